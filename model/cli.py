@@ -1,0 +1,199 @@
+"""Command line: arguments in, a short summary out, an exit status.
+
+Exit status: 0 solved (also with unmet demand, with a warning), 2 bad input
+or bad arguments, 1 the solver or the system failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .errors import InputError, SolverError, VerificationError
+
+DEFAULT_INPUT = Path("inputs/base_case.xlsx")
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+DESCRIPTION = """\
+Find the cheapest way to supply every demand row of the input workbook with
+rare-earth products, while capping the share that depends on restricted
+countries (China by default) at any stage. Writes a results workbook with
+costs, deliveries and exposure shares, the cost of each point of exposure,
+facility bottlenecks, trade flows and where each product came from.
+"""
+
+EPILOG = """\
+examples:
+  python run.py                                   solve inputs/base_case.xlsx
+  python run.py my_case.xlsx                      writes results/my_case.xlsx
+  python run.py my_case.xlsx --exposure-cap 0.2   at most 20% exposed, for every demand row
+  python run.py my_case.xlsx -o out/result.xlsx
+
+exit status: 0 solved, 2 bad input or arguments, 1 solver or system failure
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # exit 2 with a plain message, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"error: {message}\n")
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a share between 0 and 1, e.g. 0.2") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..1; give a share, e.g. 0.2 for 20%")
+    return value
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = _Parser(
+        prog="python run.py",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "input", nargs="?", type=Path, default=DEFAULT_INPUT, help="input workbook (default: %(default)s)"
+    )
+    parser.add_argument("-o", "--output", type=Path, help="results workbook (default: results/<input name>.xlsx)")
+    parser.add_argument(
+        "--exposure-cap",
+        type=_share,
+        metavar="SHARE",
+        help="for this run, cap every demand row's exposure at any stage at SHARE (0..1); replaces "
+        "default_exposure_cap and explicit 'any' caps; stage caps stay as written",
+    )
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on failure")
+    return parser.parse_args(argv)
+
+
+def _say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _money(value: float) -> str:
+    magnitude = abs(value)
+    if magnitude >= 1e9:
+        return f"{value / 1e9:,.2f} billion USD"
+    if magnitude >= 1e6:
+        return f"{value / 1e6:,.2f} million USD"
+    return f"{value:,.0f} USD"
+
+
+def check_paths(source: Path, output: Path) -> str | None:
+    """A plain-words problem with the paths, or None."""
+    if not source.exists():
+        return f"the input workbook '{source}' does not exist"
+    if source.is_dir():
+        return f"'{source}' is a folder; give the path of an .xlsx workbook"
+    if source.suffix.lower() == ".xls":
+        return f"'{source}' is an old-style .xls file; open it in Excel and save it as .xlsx"
+    if output.exists() and output.resolve() == source.resolve():
+        return "the results workbook would overwrite the input workbook; choose another output path (-o)"
+    if output.suffix.lower() != ".xlsx":
+        return f"the results file '{output}' must end in .xlsx"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    source: Path = arguments.input
+    output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
+    problem = check_paths(source, output)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return _run(source, output, arguments.exposure_cap)
+    except InputError as error:
+        count = len(error.problems)
+        print(
+            f"The input workbook '{source}' has {count} problem{'s' * (count != 1)}; nothing was solved or written:",
+            file=sys.stderr,
+        )
+        for item in error.problems:
+            print(f"  - {item}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (SolverError, VerificationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        if arguments.debug:
+            traceback.print_exc()
+        return EXIT_FAILED
+    except OSError as error:
+        print(
+            f"error: could not write the results to '{output}': {error.strerror or error}. "
+            "If the file is open in Excel, close it and run again.",
+            file=sys.stderr,
+        )
+        if arguments.debug:
+            traceback.print_exc()
+        return EXIT_FAILED
+    except Exception as error:  # never a bare traceback for the user
+        print(
+            f"error: unexpected failure ({type(error).__name__}: {error}). Run again with --debug for details.",
+            file=sys.stderr,
+        )
+        if arguments.debug:
+            traceback.print_exc()
+        return EXIT_FAILED
+
+
+def _run(source: Path, output: Path, exposure_cap: float | None) -> int:
+    from .pipeline import load_data, run_metadata, solve_data
+    from .write import write_workbook
+
+    started = time.perf_counter()
+    _say(f"Reading {source} ...")
+    data = load_data(source, exposure_cap)
+    _say(
+        f"Solving '{data.case_name}': {len(data.facilities)} facilities, {len(data.processes)} processes, "
+        f"{len(data.demands)} demand rows ..."
+    )
+    outcome = solve_data(data, run_metadata(source, data.case_name))
+    for message in outcome.warnings:
+        _warn(message)
+    _say(f"Writing {output} ...")
+    write_workbook(outcome.report.sheets, output)
+    _print_summary(outcome, output, time.perf_counter() - started)
+    return EXIT_OK
+
+
+def _print_summary(outcome, output: Path, seconds: float) -> None:
+    deliveries = outcome.report.sheets["deliveries"]
+    status = outcome.status if outcome.optimal else f"{outcome.status} (NOT proven optimal)"
+    _say("")
+    _say(f"Status: {status}")
+    _say(f"Total cost: {_money(outcome.objective)} per year")
+    _say("Exposure to restricted countries (share of demand, any stage):")
+    for row in deliveries.itertuples(index=False):
+        exposure = row.exposure_any
+        _say(
+            f"  {row.country:<5} {row.product:<24} {row.quantity:>12,.1f} t/yr   exposed {exposure:6.1%}"
+            + (f"   UNMET {row.unmet:,.1f} t" if row.unmet > 1e-6 else "")
+        )
+    unmet = deliveries[deliveries["unmet"] > 1e-6]
+    if len(unmet):
+        _warn(
+            f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} t/yr in all); "
+            "the caps or capacities cannot supply them. See the deliveries and exposure_caps sheets."
+        )
+    binding = outcome.report.sheets["exposure_caps"]
+    binding = binding[binding["binding"] == "yes"]
+    if len(binding):
+        top = binding.sort_values("shadow_price_per_pp", ascending=False).iloc[0]
+        _say(
+            f"Costliest binding cap: {top['country']} {top['product']} at {top['stage']} "
+            f"(max {top['max_share']:.0%}): {_money(top['shadow_price_per_pp'])}/yr per percentage point"
+        )
+    _say(f"Results: {output}   ({seconds:.1f} s)")

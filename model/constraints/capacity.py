@@ -1,0 +1,27 @@
+"""Shared capacity of each facility, with optional expansion."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..sets import ModelSets
+from ..terms import add_rows, new_terms
+
+
+def define_capacity_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
+    """capacity_constraint[f]  (activity units/yr)  ↔ μ_f ≤ 0, −μ_f = capacity value:
+
+        Σ_{q, t} v_activity[f, q, t] − v_expansion[f] ≤ capacity_f
+
+    with 0 ≤ v_expansion[f] ≤ expansion_max_f (the variable exists only
+    where expansion_max_f > 0).
+    """
+    terms = new_terms()
+    for (facility, _, _), var in model.v_activity.items():
+        terms[facility].append((1.0, var))
+    for facility, var in model.v_expansion.items():
+        terms[facility].append((-1.0, var))
+    keys = [name for name in data.facilities if name in terms]
+    capacity = {name: data.facilities[name].capacity for name in keys}
+    add_rows(model, "capacity_constraint", keys, terms, None, capacity, "Facility capacity (activity units/yr)")

@@ -1,0 +1,23 @@
+"""Demand rows: delivered plus unmet equals the quantity."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..sets import ModelSets
+from ..terms import add_rows, new_terms
+
+
+def define_demand_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
+    """demand_constraint[j]  (t/yr)  ↔ π_j, the cost of one more tonne (caps fixed):
+
+    Σ_t v_delivery[j, t] + v_unmet_demand[j] = quantity_j
+    """
+    terms = new_terms()
+    for (index, _), var in model.v_delivery.items():
+        terms[index].append((1.0, var))
+    for index, var in model.v_unmet_demand.items():
+        terms[index].append((1.0, var))
+    quantity = {index: demand.quantity for index, demand in enumerate(data.demands)}
+    add_rows(model, "demand_constraint", list(quantity), terms, quantity, quantity, "Demand (t/yr)")

@@ -1,0 +1,46 @@
+"""Caps on the exposed share of each demand row."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..schema import ANY_STAGE
+from ..sets import ModelSets
+from ..terms import add_rows, new_terms
+
+
+def cap_index(data: ModelData) -> dict[tuple[str, str], int]:
+    """(country, product) -> demand index, for attaching caps to rows."""
+    return {(d.country, d.product): i for i, d in enumerate(data.demands)}
+
+
+def exposed(tag_stages: frozenset, stage: str) -> bool:
+    """Does a delivery with this tag count against a cap on ``stage``?"""
+    return bool(tag_stages) if stage == ANY_STAGE else stage in tag_stages
+
+
+def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
+    """exposure_cap_constraint[j, s]  (t/yr)  ↔ η_js ≤ 0:
+
+        Σ_{t ∋ s} v_delivery[j, t] ≤ max_share_js × quantity_j        (stage s)
+        Σ_{t ≠ ∅} v_delivery[j, t] ≤ max_share_j,any × quantity_j      (any)
+
+    Relative to the demand quantity, so unmet demand never loosens a cap; a
+    cap that cannot be met shows as unmet demand at its penalty.  A cap on a
+    stage no deliverable tag contains creates no row (it always holds).
+    Shadow price per percentage point = −η_js × 0.01 × quantity_j (USD/yr).
+    """
+    rows = cap_index(data)
+    caps = {(rows[c.country, c.product], c.stage): c.max_share for c in data.exposure_caps}
+    by_row: dict[int, list[str]] = {}
+    for index, stage in caps:
+        by_row.setdefault(index, []).append(stage)
+    terms = new_terms()
+    for (index, tag), var in model.v_delivery.items():
+        for stage in by_row.get(index, ()):
+            if exposed(sets.tags[tag], stage):
+                terms[index, stage].append((1.0, var))
+    keys = [key for key in caps if key in terms]
+    limit = {key: caps[key] * data.demands[key[0]].quantity for key in keys}
+    add_rows(model, "exposure_cap_constraint", keys, terms, None, limit, "Exposure cap (t/yr)")

@@ -1,0 +1,42 @@
+"""Trade rules: no re-export and lane quotas (bans remove the trade)."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..sets import ModelSets
+from ..terms import add_rows, new_terms
+
+
+def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
+    """Two families (t/yr).
+
+    no_reexport_constraint[o, p, t]  ↔ ρ ≤ 0 — a country ships abroad only
+    what it made itself, so tariffs and bans follow the country of origin:
+
+        Σ_d v_shipment[o, d, p, t] − Σ_{f in o, q} a_qp⁺ · v_activity[f, q, t⁻] ≤ 0
+
+    quota_constraint[o, d, p]  ↔ κ ≤ 0, for trades with a max_flow:
+
+        Σ_t v_shipment[o, d, p, t] ≤ max_flow_odp
+
+    A ban (allowed = no) or a zero quota creates no shipment variable at all.
+    """
+    exported = set(sets.exports)
+    terms = new_terms()
+    quota_terms = new_terms()
+    for (origin, destination, product, tag), var in model.v_shipment.items():
+        terms[origin, product, tag].append((1.0, var))
+        if sets.trades[origin, destination, product].max_flow is not None:
+            quota_terms[origin, destination, product].append((1.0, var))
+    for (facility, process_name, tag), var in model.v_activity.items():
+        process = data.processes[process_name]
+        fac = data.facilities[facility]
+        out = sets.output_tag(tag, process.stage, fac.restricted)
+        for product, coef in process.outputs.items():
+            if (fac.country, product, out) in exported:
+                terms[fac.country, product, out].append((-coef, var))
+    add_rows(model, "no_reexport_constraint", sets.exports, terms, None, 0.0, "Exports ≤ own production (t/yr)")
+    quotas = {key: trade.max_flow for key, trade in sets.trades.items() if key in quota_terms}
+    add_rows(model, "quota_constraint", list(quotas), quota_terms, None, quotas, "Lane quota (t/yr)")

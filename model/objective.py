@@ -1,0 +1,43 @@
+"""The objective: total annual cost of supplying the demand."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from .data import ModelData
+from .sets import ModelSets
+from .terms import linear
+
+
+def cost_coefficients(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> list[tuple[float, object]]:
+    """(USD per unit, variable) for every variable with a cost.
+
+    min  Σ unit_cost_fq · v_activity[f, q, t]
+       + Σ (transport_cost_odp + tariff_odp · value_p) · v_shipment[o, d, p, t]
+       + Σ expansion_cost_f · v_expansion[f]
+       + Σ unmet_penalty_j · v_unmet_demand[j]
+       − Σ surplus_price_p · v_surplus[k, p, t]          (USD/yr)
+    """
+    unit_cost = {(fp.facility, fp.process): fp.unit_cost for fp in data.facility_processes}
+    terms: list[tuple[float, object]] = []
+    for (facility, process, _), var in model.v_activity.items():
+        if unit_cost[facility, process]:
+            terms.append((unit_cost[facility, process], var))
+    for (origin, destination, product, _), var in model.v_shipment.items():
+        trade = sets.trades[origin, destination, product]
+        if trade.transport_cost + trade.tariff_cost:
+            terms.append((trade.transport_cost + trade.tariff_cost, var))
+    for facility, var in model.v_expansion.items():
+        if data.facilities[facility].expansion_cost:
+            terms.append((data.facilities[facility].expansion_cost, var))
+    for index, var in model.v_unmet_demand.items():
+        terms.append((data.demands[index].unmet_penalty, var))
+    for (_, product, _), var in model.v_surplus.items():
+        if data.products[product].surplus_price:
+            terms.append((-data.products[product].surplus_price, var))
+    return terms
+
+
+def define_objective(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
+    """total_cost (USD/yr), minimised; see :func:`cost_coefficients`."""
+    model.total_cost = pyo.Objective(expr=linear(cost_coefficients(model, data, sets)), sense=pyo.minimize)

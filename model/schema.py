@@ -1,0 +1,284 @@
+"""The input workbook's schema, declared once as data.
+
+Every sheet is a :class:`SheetSpec` holding :class:`ColumnSpec` entries.  The
+same declarations drive reading (which columns exist, which are required),
+cell parsing (type, bounds, defaults), the ``legend`` sheet of the results
+workbook and the README's description of the input sheets.  Sheet and column
+names are the contract of ``SPEC.md`` and must not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnKind = Literal["key", "text", "number", "yesno", "any"]
+
+WILDCARD = "*"
+ANY_STAGE = "any"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of an input sheet.
+
+    kind: ``key`` (a name matched exactly after trimming), ``text`` (free
+    label), ``number`` (a finite float) or ``yesno`` (yes/no, true/false,
+    1/0, y/n in any case).  ``minimum``/``maximum`` bound numbers (inclusive
+    unless ``exclusive_minimum``).
+    """
+
+    name: str
+    kind: ColumnKind
+    required: bool = False
+    default: object = None
+    unit: str = ""
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    nonzero: bool = False
+    wildcard: bool = False  # `*` allowed in this key column
+
+    def expectation(self) -> str:
+        """Plain words for what a valid cell of this column holds."""
+        if self.kind == "yesno":
+            return "yes or no"
+        if self.kind in ("key", "text"):
+            return "a name" + (" or *" if self.wildcard else "")
+        parts = ["a number"]
+        if self.nonzero:
+            parts.append("other than 0")
+        if self.minimum is not None and self.maximum is not None:
+            parts.append(f"between {self.minimum:g} and {self.maximum:g}")
+        elif self.minimum is not None:
+            parts.append(f"{'>' if self.exclusive_minimum else '≥'} {self.minimum:g}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One input sheet: its columns, the key columns that must be unique."""
+
+    name: str
+    description: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    required: bool = True
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+def _key(name: str, description: str, wildcard: bool = False) -> ColumnSpec:
+    return ColumnSpec(name, "key", required=True, description=description, wildcard=wildcard)
+
+
+def _number(name: str, unit: str, description: str, **kwargs) -> ColumnSpec:
+    return ColumnSpec(name, "number", unit=unit, description=description, **kwargs)
+
+
+SHEETS: dict[str, SheetSpec] = {
+    spec.name: spec
+    for spec in (
+        SheetSpec(
+            "settings",
+            "Key/value settings of the run",
+            (
+                _key("setting", "Name of the setting"),
+                ColumnSpec("value", "any", description="Its value"),
+                ColumnSpec("note", "text", description="Free comment"),
+            ),
+            key=("setting",),
+            required=False,
+        ),
+        SheetSpec(
+            "countries",
+            "Countries; restricted ones count as exposure",
+            (
+                _key("country", "Country code"),
+                ColumnSpec("name", "text", description="Full name"),
+                ColumnSpec(
+                    "restricted",
+                    "yesno",
+                    required=True,
+                    description="yes: involvement of this country's facilities counts as exposure",
+                ),
+                ColumnSpec("group", "text", description="Free label (e.g. allied, partner)"),
+            ),
+            key=("country",),
+        ),
+        SheetSpec(
+            "products",
+            "Products of the chain",
+            (
+                _key("product", "Product name"),
+                ColumnSpec("unit", "text", description="Unit label (t by default)"),
+                _number("value", "USD/t", "Value, basis of ad-valorem tariffs", default=0.0, minimum=0),
+                _number(
+                    "surplus_price",
+                    "USD/t",
+                    "Credit for output nobody in the model uses (negative = disposal cost)",
+                    default=0.0,
+                ),
+                ColumnSpec("description", "text", description="Free text"),
+            ),
+            key=("product",),
+        ),
+        SheetSpec(
+            "processes",
+            "Recipes in long form: one row per product of a process",
+            (
+                _key("process", "Process name"),
+                _key("stage", "Stage of the chain the process belongs to"),
+                _key("product", "Product consumed or produced"),
+                _number(
+                    "coefficient",
+                    "t per unit of activity",
+                    "Negative = input, positive = output, per unit of activity",
+                    required=True,
+                    nonzero=True,
+                ),
+            ),
+            key=("process", "product"),
+        ),
+        SheetSpec(
+            "facilities",
+            "Plants and mines with their annual capacity",
+            (
+                _key("facility", "Facility name"),
+                _key("country", "Country where it stands"),
+                _number(
+                    "capacity", "activity units/yr", "Capacity shared by all its processes", required=True, minimum=0
+                ),
+                ColumnSpec(
+                    "restricted",
+                    "yesno",
+                    description="Blank = the country's flag; yes/no overrides it (e.g. ownership)",
+                ),
+                _number(
+                    "expansion_max", "activity units/yr", "Extra capacity the model may add", default=0.0, minimum=0
+                ),
+                _number(
+                    "expansion_cost", "USD per unit/yr", "Annualised cost of one unit of added capacity", minimum=0
+                ),
+                ColumnSpec("status", "text", description="Label (operating, planned, ...)"),
+                ColumnSpec("owner", "text", description="Label"),
+                ColumnSpec("note", "text", description="Free comment"),
+            ),
+            key=("facility",),
+        ),
+        SheetSpec(
+            "facility_processes",
+            "Which processes each facility can run and at what cost",
+            (
+                _key("facility", "Facility name"),
+                _key("process", "Process name"),
+                _number("unit_cost", "USD per unit of activity", "Operating cost", required=True, minimum=0),
+            ),
+            key=("facility", "process"),
+        ),
+        SheetSpec(
+            "lanes",
+            "Trade rules between two different countries (* = any)",
+            (
+                _key("from", "Exporting country or *", wildcard=True),
+                _key("to", "Importing country or *", wildcard=True),
+                _key("product", "Product or *", wildcard=True),
+                _number("transport_cost", "USD/t", "Transport cost", minimum=0),
+                _number("tariff", "fraction of value", "Ad-valorem tariff", minimum=0),
+                ColumnSpec("allowed", "yesno", description="no = ban (export control, sanction)"),
+                _number("max_flow", "t/yr", "Quota on each matching trade", minimum=0),
+            ),
+            key=("from", "to", "product"),
+            required=False,
+        ),
+        SheetSpec(
+            "demand",
+            "What each consumer must receive per year in its own country",
+            (
+                _key("country", "Consuming country"),
+                _key("product", "Product"),
+                _number("quantity", "t/yr", "Required quantity", required=True, minimum=0),
+                _number(
+                    "unmet_penalty",
+                    "USD/t",
+                    "Penalty per tonne not delivered (blank = setting unmet_demand_penalty)",
+                    minimum=0,
+                    exclusive_minimum=True,
+                ),
+            ),
+            key=("country", "product"),
+        ),
+        SheetSpec(
+            "exposure_caps",
+            "Caps on the share of a demand row exposed to restricted countries",
+            (
+                _key("country", "Consuming country or *", wildcard=True),
+                _key("product", "Product or *", wildcard=True),
+                _key("stage", "Stage name, any (any stage) or * (each stage)", wildcard=True),
+                _number(
+                    "max_share",
+                    "share 0..1",
+                    "Largest allowed exposed share of the quantity",
+                    required=True,
+                    minimum=0,
+                    maximum=1,
+                ),
+            ),
+            key=("country", "product", "stage"),
+            required=False,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One known key of the settings sheet."""
+
+    name: str
+    kind: Literal["number", "text"]
+    default: object
+    unit: str
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    choices: tuple[str, ...] = field(default=())
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    s.name: s
+    for s in (
+        SettingSpec(
+            "unmet_demand_penalty",
+            "number",
+            1e6,
+            "USD/t",
+            "Penalty per tonne of unmet demand",
+            0,
+            exclusive_minimum=True,
+        ),
+        SettingSpec("default_transport_cost", "number", 0.0, "USD/t", "Transport cost of trade not priced in lanes", 0),
+        SettingSpec(
+            "default_exposure_cap", "number", None, "share 0..1", "Cap for the any stage where no any cap matches", 0, 1
+        ),
+        SettingSpec("solver_time_limit", "number", None, "s", "Solver time limit", 0, exclusive_minimum=True),
+        SettingSpec(
+            "solver_method",
+            "text",
+            "ipm",
+            "",
+            "HiGHS method: ipm (interior point + crossover), simplex or pdlp",
+            choices=("ipm", "simplex", "pdlp"),
+        ),
+        SettingSpec("threads", "number", 1, "", "Solver threads", 1),
+    )
+}
+
+FREE_SETTINGS = ("case_name", "year", "currency", "source")

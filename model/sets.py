@@ -1,0 +1,231 @@
+"""Sparse index sets of the LP, derived from the data.
+
+Exposure tags
+-------------
+A tag is the set of stages at which a lot of material passed through a
+restricted facility (the empty tag = clean).  Activity of process ``q`` at a
+restricted facility turns input tag ``t`` into output tag ``t ∪ {stage(q)}``;
+elsewhere the output keeps ``t``.  A recipe draws all its inputs with one tag
+``t``; inputs with smaller tags are relabelled upward to ``t`` first.
+
+Only reachable tags are created.  A fixed point over the network computes,
+for each node (country k, product p):
+
+* ``produced[k, p]``: tags of p made in k,
+* ``available[k, p]``: tags made in k or importable from a country that makes
+  p and may ship it to k (no re-export: only producers ship),
+* ``activity_tags[f, q]``: tags an activity can draw = unions of one
+  available tag per input (a source draws only the clean tag),
+
+and the relabelling targets ``needed[k, p]`` = the activity tags of
+processes in k that consume p.  Variables exist only on these sets.
+
+Trades
+------
+A trade (origin o, destination d, product p) is created only where o has a
+facility that makes p and d has a use for p (a facility consuming it or a
+demand row).  Its lane columns are resolved rule by rule (see
+:mod:`model.wildcards`); banned trades and zero quotas create nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .data import ModelData
+from .validate import lane_table
+
+Tag = frozenset
+CLEAN_LABEL = "clean"
+
+
+def tag_label(tag: frozenset, stages: list[str]) -> str:
+    """Readable name of a tag: stages in chain order joined by '+'."""
+    return "+".join(s for s in stages if s in tag) or CLEAN_LABEL
+
+
+@dataclass(frozen=True)
+class Trade:
+    origin: str
+    destination: str
+    product: str
+    transport_cost: float  # USD/t
+    tariff_rate: float  # fraction of product value
+    tariff_cost: float  # USD/t = tariff_rate × value
+    max_flow: float | None  # t/yr quota, None = unlimited
+    rows: tuple[int, ...]  # lanes rows that decided any column
+
+
+@dataclass
+class ModelSets:
+    """Index sets (as lists, in a stable order) and tag bookkeeping."""
+
+    stages: list[str]
+    tags: dict[str, frozenset]  # label -> set of stages
+    trades: dict[tuple[str, str, str], Trade]
+    activity: list[tuple[str, str, str]]  # facility, process, tag label
+    shipment: list[tuple[str, str, str, str]]  # origin, destination, product, tag
+    relabel: list[tuple[str, str, str, str]]  # country, product, from tag, to tag
+    delivery: list[tuple[int, str]]  # demand index, tag
+    surplus: list[tuple[str, str, str]]  # country, product, tag
+    balance: list[tuple[str, str, str]]  # country, product, tag
+    exports: list[tuple[str, str, str]]  # origin, product, tag with shipments
+    expansion: list[str]  # facilities that may expand
+    warnings: list[str] = field(default_factory=list)
+
+    def output_tag(self, tag: str, stage: str, restricted: bool) -> str:
+        if not restricted:
+            return tag
+        return self.label(self.tags[tag] | {stage})
+
+    def label(self, tag: frozenset) -> str:
+        return tag_label(tag, self.stages)
+
+
+def resolve_trades(data: ModelData) -> dict[tuple[str, str, str], Trade]:
+    """Allowed trades between producers and users, lane columns resolved."""
+    makers: dict[str, set[str]] = defaultdict(set)
+    users: dict[str, set[str]] = defaultdict(set)
+    for pair in data.facility_processes:
+        process = data.processes[pair.process]
+        country = data.facilities[pair.facility].country
+        for product in process.outputs:
+            makers[product].add(country)
+        for product in process.inputs:
+            users[product].add(country)
+    for demand in data.demands:
+        users[demand.product].add(demand.country)
+
+    table = lane_table(data.lane_rules)
+    trades = {}
+    for product in data.products:
+        for origin in sorted(makers[product]):
+            for destination in sorted(users[product]):
+                if origin == destination:
+                    continue
+                resolved, _ = table.resolve((origin, destination, product))
+                allowed = resolved.get("allowed", (True, 0))[0]
+                max_flow = resolved.get("max_flow", (None, 0))[0]
+                if not allowed or max_flow == 0:
+                    continue
+                tariff_rate = float(resolved.get("tariff", (0.0, 0))[0])
+                trades[origin, destination, product] = Trade(
+                    origin,
+                    destination,
+                    product,
+                    float(resolved.get("transport_cost", (data.default_transport_cost, 0))[0]),
+                    tariff_rate,
+                    tariff_rate * data.products[product].value,
+                    max_flow,
+                    tuple(sorted({row for _, row in resolved.values() if row})),
+                )
+    return trades
+
+
+def build_sets(data: ModelData) -> ModelSets:
+    """Reachable tags and every sparse index set of the LP."""
+    trades = resolve_trades(data)
+    destinations: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for origin, destination, product in trades:
+        destinations[origin, product].append(destination)
+
+    pairs = [
+        (pair.facility, data.processes[pair.process], data.facilities[pair.facility])
+        for pair in data.facility_processes
+    ]
+    produced: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+    available: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+    activity_tags: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+    clean = frozenset()
+    changed = True
+    while changed:
+        changed = False
+        for facility_name, process, facility in pairs:
+            country = facility.country
+            options = {clean}
+            for product in process.inputs:
+                options = {a | b for a in options for b in available[country, product]}
+                if not options:
+                    break
+            new = options - activity_tags[facility_name, process.name]
+            if not new:
+                continue
+            changed = True
+            activity_tags[facility_name, process.name] |= new
+            for tag in new:
+                out = tag | {process.stage} if facility.restricted else tag
+                for product in process.outputs:
+                    if out in produced[country, product]:
+                        continue
+                    produced[country, product].add(out)
+                    available[country, product].add(out)
+                    for destination in destinations[country, product]:
+                        available[destination, product].add(out)
+
+    stages = data.stages
+    labels: dict[str, frozenset] = {}
+
+    def label(tag: frozenset) -> str:
+        name = tag_label(tag, stages)
+        labels.setdefault(name, tag)
+        return name
+
+    def ordered(tags: set[frozenset]) -> list[frozenset]:
+        return sorted(tags, key=lambda t: (len(t), tag_label(t, stages)))
+
+    activity = []
+    needed: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+    for facility_name, process, facility in pairs:
+        for tag in ordered(activity_tags[facility_name, process.name]):
+            activity.append((facility_name, process.name, label(tag)))
+            for product in process.inputs:
+                needed[facility.country, product].add(tag)
+
+    shipment = []
+    exports = set()
+    for origin, destination, product in trades:
+        for tag in ordered(produced[origin, product]):
+            shipment.append((origin, destination, product, label(tag)))
+            exports.add((origin, product, label(tag)))
+
+    relabel = []
+    for (country, product), targets in needed.items():
+        for target in ordered(targets):
+            for source in ordered(available[country, product]):
+                if source < target:
+                    relabel.append((country, product, label(source), label(target)))
+
+    delivery = []
+    warnings = []
+    for index, demand in enumerate(data.demands):
+        tags = available.get((demand.country, demand.product), set())
+        if not tags and demand.quantity > 0:
+            warnings.append(
+                f"{demand.country} demand for {demand.product} (demand row {demand.row}) cannot be reached by any "
+                "facility or allowed trade; it will show as unmet"
+            )
+        for tag in ordered(tags):
+            delivery.append((index, label(tag)))
+
+    surplus = [(k, p, label(t)) for (k, p), tags in produced.items() for t in ordered(tags)]
+    nodes = set()
+    for (k, p), tags in available.items():
+        nodes.update((k, p, label(t)) for t in tags)
+    for (k, p), tags in needed.items():
+        nodes.update((k, p, label(t)) for t in tags)
+
+    return ModelSets(
+        stages=stages,
+        tags=labels,
+        trades=trades,
+        activity=activity,
+        shipment=shipment,
+        relabel=relabel,
+        delivery=delivery,
+        surplus=surplus,
+        balance=sorted(nodes),
+        exports=sorted(exports),
+        expansion=[f.name for f in data.facilities.values() if f.expansion_max > 0],
+        warnings=warnings,
+    )

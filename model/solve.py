@@ -1,0 +1,236 @@
+"""Hand the Pyomo model to HiGHS in memory and solve it.
+
+Route: Pyomo's linear standard-form compiler turns the model into sparse
+matrices (no LP file), which are passed to ``highspy`` directly.  The default
+method is interior point with crossover (a basic solution, so duals are
+exact), with one thread.
+
+Three solves, lexicographic, on the same HiGHS instance (warm-started):
+
+1. minimise total cost → the optimal cost z* and the duals reported;
+2. with cost ≤ z*(1 + 1e-9), minimise total exposed deliveries
+   Σ_j Σ_t |t| · v_delivery[j, t] (over demand rows and stages);
+3. with that held as well, minimise total relabelling Σ v_relabel.
+
+Phases 2 and 3 only choose among cost-optimal solutions, so reported
+exposure is the least consistent with the optimal cost (shares are never
+overstated).  Duals always come from phase 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from .errors import SolverError
+
+COST_SLACK = 1e-9  # relative room on z* when holding the cost at its optimum
+
+
+@dataclass
+class SolveResult:
+    """What the solver said, with values and duals by column/row position."""
+
+    status: str  # 'optimal', 'time limit reached', ...
+    optimal: bool
+    objective: float  # USD/yr, phase-1 objective
+    column_values: np.ndarray
+    row_duals: np.ndarray
+    column_position: dict[int, int]  # id(VarData) -> column
+    row_position: dict[int, int]  # id(ConstraintData) -> row
+    solver_version: str
+    method: str
+    solve_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def value(self, var) -> float:
+        position = self.column_position.get(id(var))
+        return 0.0 if position is None else float(self.column_values[position])
+
+    def dual(self, constraint) -> float:
+        position = self.row_position.get(id(constraint))
+        return 0.0 if position is None else float(self.row_duals[position])
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence HiGHS' banner, printed from C++ straight to file descriptor 1."""
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def compile_model(model: pyo.ConcreteModel):
+    """Pyomo model → standard form (A x {≤,=,≥} b, bounds, c) in memory."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    return LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
+
+
+def solve_model(
+    model: pyo.ConcreteModel,
+    exposure_weight: dict[int, float],
+    relabel_vars: list,
+    method: str = "ipm",
+    threads: int = 1,
+    time_limit: float | None = None,
+) -> SolveResult:
+    """Solve in three lexicographic phases; see the module docstring.
+
+    ``exposure_weight`` maps id(v_delivery var) → number of exposed stages
+    of its tag; ``relabel_vars`` lists the relabelling variables.
+    """
+    import highspy
+
+    form = compile_model(model)
+    columns = form.columns
+    n_cols = len(columns)
+    column_position = {id(var): i for i, var in enumerate(columns)}
+    row_position = {id(con): i for i, (con, _) in enumerate(form.rows)}
+
+    lower = np.array([0.0 if v.lb is None else v.lb for v in columns], dtype=float)
+    upper = np.array([np.inf if v.ub is None else v.ub for v in columns], dtype=float)
+    sense = np.array([multiplier for _, multiplier in form.rows], dtype=int)
+    rhs = np.asarray(form.rhs, dtype=float)
+    row_lower = np.where(sense <= 0, rhs, -np.inf)
+    row_upper = np.where(sense >= 0, rhs, np.inf)
+    cost = np.asarray(form.c.toarray()).ravel() if form.c.shape[0] else np.zeros(n_cols)
+    offset = float(form.c_offset[0]) if len(form.c_offset) else 0.0
+    matrix = form.A.tocsc()
+
+    with _quiet_stdout():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", int(threads))
+    if time_limit:
+        highs.setOptionValue("time_limit", float(time_limit))
+    if method == "ipm":
+        highs.setOptionValue("solver", "ipm")
+        highs.setOptionValue("run_crossover", "on")
+    elif method == "pdlp":
+        highs.setOptionValue("solver", "pdlp")
+    else:
+        highs.setOptionValue("solver", "simplex")
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(float)
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = matrix.shape[0]
+    highs.passModel(lp)
+
+    started = time.perf_counter()
+    highs.run()
+    status = highs.getModelStatus()
+    status_text = highs.modelStatusToString(status)
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    time_limited = status == highspy.HighsModelStatus.kTimeLimit
+    solution = highs.getSolution()
+    if not optimal and not (time_limited and solution.value_valid):
+        raise SolverError(f"HiGHS did not solve the model: {status_text}")
+    objective = float(highs.getInfo().objective_function_value) + offset
+    row_duals = np.array(solution.row_dual, dtype=float) if solution.dual_valid else np.zeros(lp.num_row_)
+    values = np.array(solution.col_value, dtype=float)
+    notes: list[str] = []
+    if time_limited:
+        notes.append("the time limit was reached: the best solution found is reported, not proven optimal")
+
+    if optimal:
+        values = _least_exposure(
+            highs, cost, objective - offset, values, column_position, exposure_weight, relabel_vars, notes
+        )
+
+    version = f"{highspy.Highs().version()}" if hasattr(highspy.Highs, "version") else _highs_version(highs)
+    return SolveResult(
+        status="optimal" if optimal else ("time limit reached" if time_limited else status_text),
+        optimal=optimal,
+        objective=objective,
+        column_values=values,
+        row_duals=row_duals,
+        column_position=column_position,
+        row_position=row_position,
+        solver_version=version,
+        method=method,
+        solve_seconds=time.perf_counter() - started,
+        notes=notes,
+    )
+
+
+def _highs_version(highs) -> str:
+    try:
+        return f"{highs.versionMajor()}.{highs.versionMinor()}.{highs.versionPatch()}"
+    except AttributeError:  # pragma: no cover - very old highspy
+        return "unknown"
+
+
+def _least_exposure(
+    highs,
+    cost: np.ndarray,
+    optimum: float,
+    values: np.ndarray,
+    column_position: dict[int, int],
+    exposure_weight: dict[int, float],
+    relabel_vars: list,
+    notes: list[str],
+) -> np.ndarray:
+    """Phases 2 and 3: least exposure, then least relabelling, at optimal cost."""
+    import highspy
+
+    n_cols = len(cost)
+    exposure = np.zeros(n_cols)
+    for var_id, weight in exposure_weight.items():
+        position = column_position.get(var_id)
+        if position is not None:
+            exposure[position] = weight
+    relabel = np.zeros(n_cols)
+    for var in relabel_vars:
+        position = column_position.get(id(var))
+        if position is not None:
+            relabel[position] = 1.0
+    if not exposure.any() and not relabel.any():
+        return values
+    highs.setOptionValue("solver", "simplex")
+    all_columns = np.arange(n_cols, dtype=np.int32)
+    best = values
+    previous_cost, previous_bound = cost, optimum + COST_SLACK * max(1.0, abs(optimum))
+    for objective in (exposure, relabel):
+        if not objective.any():
+            continue
+        nonzero = np.flatnonzero(previous_cost).astype(np.int32)
+        highs.addRow(-np.inf, previous_bound, len(nonzero), nonzero, previous_cost[nonzero])
+        highs.changeColsCost(n_cols, all_columns, objective)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            notes.append(
+                "exposure could not be minimised among cost-optimal solutions "
+                f"({highs.modelStatusToString(highs.getModelStatus())}); shares may be overstated"
+            )
+            return best
+        best = np.array(highs.getSolution().col_value, dtype=float)
+        reached = float(highs.getInfo().objective_function_value)
+        previous_cost, previous_bound = objective, reached + 1e-9 * max(1.0, abs(reached)) + 1e-9
+    return best

@@ -1,0 +1,409 @@
+"""Cross-sheet validation: raw records -> :class:`ModelData`.
+
+Each ``check_*`` function looks at one rule of SPEC.md and appends
+:class:`Problem` entries; :func:`validate` runs them all and raises a single
+:class:`InputError` listing every problem, or returns the model data.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from .data import (
+    Demand,
+    ExposureCap,
+    Facility,
+    FacilityProcess,
+    LaneRule,
+    ModelData,
+    Process,
+    Product,
+)
+from .errors import InputError, Problem
+from .load import RawWorkbook, number_in_range, parse_name, parse_number
+from .schema import ANY_STAGE, SETTINGS, SHEETS, WILDCARD
+from .wildcards import Rule, WildcardTable, find_conflicts
+
+LANE_COLUMNS = ("transport_cost", "tariff", "allowed", "max_flow")
+_SHEET_OF = {
+    "country": "countries",
+    "product": "products",
+    "process": "processes",
+    "facility": "facilities",
+    "stage": "processes",
+}
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """A hint naming the known key closest to ``value`` (case first)."""
+    known = list(known)
+    lowered = {k.lower(): k for k in known}
+    if value.lower() in lowered:
+        return f" (did you mean '{lowered[value.lower()]}'? names are case-sensitive)"
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_reference(
+    problems: list[Problem],
+    sheet: str,
+    record: dict,
+    column: str,
+    known: Iterable[str],
+    what: str,
+    wildcard: bool = False,
+    extra: tuple[str, ...] = (),
+) -> bool:
+    """Append a problem if ``record[column]`` is not a known name."""
+    value = record.get(column)
+    if value is None or value in known or value in extra or (wildcard and value == WILDCARD):
+        return value is not None
+    allowed = f"a {what} named in the '{_SHEET_OF[what]}' sheet"
+    if wildcard:
+        allowed += " or *"
+    if extra:
+        allowed += " or " + " or ".join(extra)
+    problems.append(
+        Problem(
+            sheet,
+            record["_row"],
+            column,
+            value,
+            f"expected {allowed}{did_you_mean(str(value), list(known) + list(extra))}",
+        )
+    )
+    return False
+
+
+def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -> None:
+    """Two rows with identical key cells are an error in every sheet."""
+    key = SHEETS[sheet].key
+    first: dict[tuple, int] = {}
+    for record in records:
+        values = tuple(record.get(k) for k in key)
+        if any(v is None for v in values):
+            continue
+        if values in first:
+            problems.append(
+                Problem(
+                    sheet,
+                    record["_row"],
+                    key[0] if len(key) == 1 else ", ".join(key),
+                    " / ".join(values),
+                    f"duplicate of row {first[values]}; each {' + '.join(key)} may appear only once",
+                )
+            )
+        else:
+            first[values] = record["_row"]
+
+
+def read_settings(records: list[dict], problems: list[Problem]) -> dict[str, object]:
+    """Known settings parsed and checked; other keys kept as free labels."""
+    settings: dict[str, object] = {name: spec.default for name, spec in SETTINGS.items()}
+    for record in records:
+        name = record.get("setting")
+        if name is None:
+            continue
+        raw = record.get("value")
+        spec = SETTINGS.get(name)
+        if spec is None:
+            settings[name] = raw
+            continue
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue  # blank = default
+        if spec.kind == "text":
+            text = parse_name(raw)
+            if spec.choices and text not in spec.choices:
+                problems.append(
+                    Problem("settings", record["_row"], "value", raw, f"one of {', '.join(spec.choices)} for {name}")
+                )
+                continue
+            settings[name] = text
+            continue
+        number = parse_number(raw)
+        if number is None or not number_in_range(number, spec.minimum, spec.maximum, spec.exclusive_minimum):
+            bounds = []
+            if spec.minimum is not None:
+                bounds.append(f"{'>' if spec.exclusive_minimum else '≥'} {spec.minimum:g}")
+            if spec.maximum is not None:
+                bounds.append(f"≤ {spec.maximum:g}")
+            problems.append(
+                Problem(
+                    "settings",
+                    record["_row"],
+                    "value",
+                    raw,
+                    f"a number {' and '.join(bounds)} for {name} ({spec.unit})".replace(" ()", ""),
+                )
+            )
+            continue
+        settings[name] = number
+    return settings
+
+
+def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> ModelData:
+    """Check every cross-sheet rule; return the model data or raise."""
+    problems: list[Problem] = []
+    records = raw.records
+    for sheet in SHEETS:
+        check_duplicates(problems, sheet, records[sheet])
+    settings = read_settings(records["settings"], problems)
+
+    countries = {r["country"]: bool(r["restricted"]) for r in records["countries"] if r["country"] is not None}
+    products = {
+        r["product"]: Product(r["product"], r["value"] or 0.0, r["surplus_price"] or 0.0, r.get("unit") or "t")
+        for r in records["products"]
+        if r["product"] is not None
+    }
+
+    processes, stages = build_processes(records["processes"], products, problems)
+    facilities = build_facilities(records["facilities"], countries, problems)
+    facility_processes = []
+    for r in records["facility_processes"]:
+        ok = check_reference(problems, "facility_processes", r, "facility", facilities, "facility")
+        ok &= check_reference(problems, "facility_processes", r, "process", processes, "process")
+        if ok and r["unit_cost"] is not None:
+            facility_processes.append(FacilityProcess(r["facility"], r["process"], r["unit_cost"], r["_row"]))
+
+    demands = []
+    for r in records["demand"]:
+        ok = check_reference(problems, "demand", r, "country", countries, "country")
+        ok &= check_reference(problems, "demand", r, "product", products, "product")
+        if ok and r["quantity"] is not None:
+            penalty = r["unmet_penalty"] if r["unmet_penalty"] is not None else settings["unmet_demand_penalty"]
+            demands.append(Demand(r["country"], r["product"], r["quantity"], float(penalty), r["_row"]))
+
+    lane_rules = build_lane_rules(records["lanes"], countries, products, problems)
+    cap_records = [
+        r
+        for r in records["exposure_caps"]
+        if check_reference(problems, "exposure_caps", r, "country", countries, "country", wildcard=True)
+        & check_reference(problems, "exposure_caps", r, "product", products, "product", wildcard=True)
+        & check_reference(problems, "exposure_caps", r, "stage", stages, "stage", wildcard=True, extra=(ANY_STAGE,))
+        and r["max_share"] is not None
+    ]
+    if problems:
+        raise InputError(problems)
+
+    caps = resolve_exposure_caps(cap_records, demands, stages, settings, exposure_cap_override, problems)
+    if problems:
+        raise InputError(problems)
+    data = ModelData(
+        case_name=str(settings.get("case_name") or raw.path.stem),
+        settings=settings,
+        countries=countries,
+        products=products,
+        stages=stages,
+        processes=processes,
+        facilities=facilities,
+        facility_processes=facility_processes,
+        demands=demands,
+        exposure_caps=caps,
+        lane_rules=lane_rules,
+        default_transport_cost=float(settings["default_transport_cost"]),
+        warnings=list(raw.warnings),
+    )
+    return data
+
+
+def build_processes(
+    records: list[dict], products: dict[str, Product], problems: list[Problem]
+) -> tuple[dict[str, Process], list[str]]:
+    """Recipes from long-form rows; stages in order of first appearance."""
+    stage_of: dict[str, tuple[str, int]] = {}
+    inputs: dict[str, dict[str, float]] = {}
+    outputs: dict[str, dict[str, float]] = {}
+    stages: list[str] = []
+    first_row: dict[str, int] = {}
+    for r in records:
+        name, stage = r["process"], r["stage"]
+        if name is None or stage is None:
+            continue
+        first_row.setdefault(name, r["_row"])
+        if stage in (ANY_STAGE, WILDCARD):
+            problems.append(
+                Problem(
+                    "processes", r["_row"], "stage", stage, "a stage name other than 'any' and '*' (these are reserved)"
+                )
+            )
+            continue
+        if name in stage_of and stage_of[name][0] != stage:
+            problems.append(
+                Problem(
+                    "processes",
+                    r["_row"],
+                    "stage",
+                    stage,
+                    f"'{stage_of[name][0]}' as on row {stage_of[name][1]}: a process belongs to one stage",
+                )
+            )
+            continue
+        stage_of.setdefault(name, (stage, r["_row"]))
+        if stage not in stages:
+            stages.append(stage)
+        if not check_reference(problems, "processes", r, "product", products, "product") or r["coefficient"] is None:
+            continue
+        side = outputs if r["coefficient"] > 0 else inputs
+        side.setdefault(name, {})[r["product"]] = abs(r["coefficient"])
+    processes = {}
+    for name, (stage, _) in stage_of.items():
+        if not outputs.get(name):
+            problems.append(
+                Problem(
+                    "processes",
+                    first_row[name],
+                    "coefficient",
+                    name,
+                    "the process needs at least one output (a row with a positive coefficient)",
+                )
+            )
+            continue
+        processes[name] = Process(name, stage, inputs.get(name, {}), outputs[name])
+    return processes, stages
+
+
+def build_facilities(records: list[dict], countries: dict[str, bool], problems: list[Problem]) -> dict[str, Facility]:
+    facilities = {}
+    for r in records:
+        if not check_reference(problems, "facilities", r, "country", countries, "country"):
+            continue
+        expansion_max = r["expansion_max"] or 0.0
+        if expansion_max > 0 and r["expansion_cost"] is None:
+            problems.append(
+                Problem(
+                    "facilities",
+                    r["_row"],
+                    "expansion_cost",
+                    "",
+                    f"a cost ≥ 0 (USD per unit of annual capacity) because expansion_max is {expansion_max:g}",
+                )
+            )
+            continue
+        if r["facility"] is None or r["capacity"] is None:
+            continue
+        restricted = countries[r["country"]] if r["restricted"] is None else bool(r["restricted"])
+        facilities[r["facility"]] = Facility(
+            r["facility"],
+            r["country"],
+            r["capacity"],
+            restricted,
+            expansion_max,
+            r["expansion_cost"] or 0.0,
+            r.get("status"),
+            r["_row"],
+        )
+    return facilities
+
+
+def build_lane_rules(
+    records: list[dict], countries: dict[str, bool], products: dict[str, Product], problems: list[Problem]
+) -> list[LaneRule]:
+    rules = []
+    for r in records:
+        ok = check_reference(problems, "lanes", r, "from", countries, "country", wildcard=True)
+        ok &= check_reference(problems, "lanes", r, "to", countries, "country", wildcard=True)
+        ok &= check_reference(problems, "lanes", r, "product", products, "product", wildcard=True)
+        if not ok:
+            continue
+        if r["from"] == r["to"] and r["from"] != WILDCARD:
+            problems.append(
+                Problem(
+                    "lanes",
+                    r["_row"],
+                    "to",
+                    r["to"],
+                    "a country other than 'from': trade inside a country needs no lane",
+                )
+            )
+            continue
+        rules.append(
+            LaneRule(
+                r["from"],
+                r["to"],
+                r["product"],
+                r["transport_cost"],
+                r["tariff"],
+                r["allowed"],
+                r["max_flow"],
+                r["_row"],
+            )
+        )
+    table = lane_table(rules)
+    conflicts = find_conflicts(
+        table,
+        [countries, countries, products],
+        exists=lambda key: key[0] != key[1],
+    )
+    for conflict in conflicts:
+        first, second = sorted(conflict.rows)
+        problems.append(
+            Problem(
+                "lanes",
+                second,
+                conflict.column,
+                conflict.values[1] if conflict.rows[1] == second else conflict.values[0],
+                f"conflicts with row {first} ({conflict.column} {conflict.values[0]!s} vs {conflict.values[1]!s}): "
+                f"both rows are equally specific and both apply to {' → '.join(conflict.key[:2])} {conflict.key[2]}; "
+                "make one more specific or give them the same value",
+            )
+        )
+    return rules
+
+
+def lane_table(rules: list[LaneRule]) -> WildcardTable:
+    return WildcardTable(
+        [Rule(rule.keys, {c: getattr(rule, c) for c in LANE_COLUMNS}, rule.row) for rule in rules],
+        LANE_COLUMNS,
+    )
+
+
+def resolve_exposure_caps(
+    records: list[dict],
+    demands: list[Demand],
+    stages: list[str],
+    settings: dict[str, object],
+    override: float | None,
+    problems: list[Problem],
+) -> list[ExposureCap]:
+    """The caps that apply to each demand row, per stage and for ``any``.
+
+    A row's ``stage`` = ``*`` matches every stage but never ``any``.  The
+    command-line override replaces every ``any`` cap (explicit or default).
+    """
+    table = WildcardTable(
+        [Rule((r["country"], r["product"], r["stage"]), {"max_share": r["max_share"]}, r["_row"]) for r in records],
+        ["max_share"],
+    )
+    only_explicit_any = lambda position, value: position == 2 and value == ANY_STAGE  # noqa: E731
+    caps = []
+    reported: set[tuple[int, int]] = set()
+    default = settings.get("default_exposure_cap")
+    for demand in demands:
+        for stage in [*stages, ANY_STAGE]:
+            if stage == ANY_STAGE and override is not None:
+                caps.append(ExposureCap(demand.country, demand.product, stage, override, "--exposure-cap"))
+                continue
+            resolved, conflicts = table.resolve((demand.country, demand.product, stage), only_explicit_any)
+            for conflict in conflicts:
+                if conflict.rows in reported:
+                    continue
+                reported.add(conflict.rows)
+                problems.append(
+                    Problem(
+                        "exposure_caps",
+                        max(conflict.rows),
+                        "max_share",
+                        conflict.values[1],
+                        f"conflicts with row {min(conflict.rows)} (max_share {conflict.values[0]}): both rows are equally "
+                        f"specific and both apply to {demand.country} / {demand.product} / {stage}",
+                    )
+                )
+            if "max_share" in resolved:
+                share, row = resolved["max_share"]
+                caps.append(
+                    ExposureCap(demand.country, demand.product, stage, float(share), f"exposure_caps row {row}")
+                )
+            elif stage == ANY_STAGE and default is not None:
+                caps.append(ExposureCap(demand.country, demand.product, stage, float(default), "default_exposure_cap"))
+    return caps
