@@ -89,7 +89,10 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> None:
     held open); the caller turns them into messages.
     """
     from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
 
     destination.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook()
@@ -111,9 +114,8 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> None:
                         cell.number_format = fmt
             width = max([len(str(column))] + [len(_shown(v)) for v in frame[column].head(200)])
             ws.column_dimensions[letter].width = min(60, max(10, width + 2))
-        ws.cell(row=1, column=1).font = ws.cell(row=1, column=1).font.copy(bold=True)
         for cell in ws[1]:
-            cell.font = cell.font.copy(bold=True)
+            cell.font = bold
     _add_charts(workbook, sheets)
 
     handle, temporary = tempfile.mkstemp(prefix=f".{destination.stem}-", suffix=".xlsx.tmp", dir=destination.parent)
