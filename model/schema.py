@@ -282,3 +282,39 @@ SETTINGS: dict[str, SettingSpec] = {
 }
 
 FREE_SETTINGS = ("case_name", "year", "currency", "source")
+
+
+def markdown_tables() -> str:
+    """The input sheets as Markdown tables (pasted into the README; a test keeps them equal)."""
+    lines = []
+    for spec in SHEETS.values():
+        need = "required" if spec.required else "optional"
+        lines += [f"#### `{spec.name}` ({need}): {spec.description}", ""]
+        lines += ["| column | required | unit | default | meaning |", "|---|---|---|---|---|"]
+        for column in spec.columns:
+            default = (
+                ""
+                if column.default is None
+                else f"{column.default:g}"
+                if isinstance(column.default, float)
+                else str(column.default)
+            )
+            lines.append(
+                f"| `{column.name}` | {'yes' if column.required else ''} | {column.unit} | {default} | {column.description} |"
+            )
+        lines.append("")
+    lines += ["#### Settings keys", "", "| setting | unit | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS.values():
+        default = (
+            "blank"
+            if setting.default is None
+            else f"{setting.default:g}"
+            if isinstance(setting.default, float)
+            else str(setting.default)
+        )
+        lines.append(f"| `{setting.name}` | {setting.unit} | {default} | {setting.description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_tables(), end="")
