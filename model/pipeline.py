@@ -37,6 +37,7 @@ class RunOutcome:
     build_seconds: float
     solve_seconds: float
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
 
 def load_data(path: Path, exposure_cap: float | None = None) -> ModelData:
@@ -51,6 +52,7 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
 
     started = time.perf_counter()
     sets = build_sets(data)
+    sets_done = time.perf_counter()
     model = build_model(data, sets)
     exposure_weight = {
         id(var): float(len(sets.tags[tag])) for (_, tag), var in model.v_delivery.items() if sets.tags[tag]
@@ -65,8 +67,11 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
         threads=int(settings.get("threads") or 1),
         time_limit=settings.get("solver_time_limit"),
     )
+    solved = time.perf_counter()
     solution = extract_solution(model, result)
+    extracted = time.perf_counter()
     verification = verify_solution(data, sets, solution, result.objective)
+    verified = time.perf_counter()
     if not verification.ok:
         raise VerificationError(
             "the solution failed the product's own checks, so no results were written:\n  "
@@ -86,6 +91,16 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
         ("solve_seconds", result.solve_seconds, "s"),
     ]
     report = build_report(data, sets, solution, summary, timings)
+    timings = {
+        "sets": sets_done - started,
+        "build": build_seconds - (sets_done - started),
+        "handoff": result.handoff_seconds,
+        "solve": result.solve_seconds,
+        "least_exposure": result.least_exposure_seconds,
+        "extract": extracted - solved,
+        "verify": verified - extracted,
+        "report": time.perf_counter() - verified,
+    }
     warnings = list(data.warnings) + list(sets.warnings) + list(result.notes)
     return RunOutcome(
         data=data,
@@ -99,6 +114,7 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
         build_seconds=build_seconds,
         solve_seconds=result.solve_seconds,
         warnings=warnings,
+        timings=timings,
     )
 
 

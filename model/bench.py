@@ -1,0 +1,218 @@
+"""Benchmark: the product's Pyomo route against the same LP handed to HiGHS alone.
+
+    python -m model.bench                         # default sizes, writes docs/performance.md
+    python -m model.bench --sizes xs,s --solvers  # also compare HiGHS methods
+
+For each size a synthetic case (:mod:`model.synthetic`) is written as an input
+workbook; each method then runs in its own process (so peak memory is its
+own) and reports seconds per step:
+
+* ``highs``: read + validate the workbook, index sets, the LP assembled
+  directly as sparse matrices (:mod:`model.matrix`), hand-off to ``highspy``,
+  cost-optimal solve.  The physical limit for preparation.
+* ``pyomo``: the product's normal path (:func:`model.pipeline.solve_data`):
+  read, sets, Pyomo build, standard-form hand-off, solve, least-exposure
+  phases, extraction, verification, report tables, results workbook.
+
+Objectives must agree to 1e-7 relative.  Figures are reported as ratios to
+the ``highs`` run of the same size in the same session: timing noise on a
+shared machine is large, ratios measured together much less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .synthetic import Size, synthetic_data, write_data_workbook
+
+SIZES: dict[str, Size] = {
+    "xs": Size(countries=10, stages=3, products_per_stage=4, facilities_per_stage=20, demand_countries=2),
+    "s": Size(countries=40, stages=4, products_per_stage=10, facilities_per_stage=200, demand_countries=4),
+    "m": Size(countries=120, stages=4, products_per_stage=24, facilities_per_stage=1200, demand_countries=10),
+    "l": Size(countries=200, stages=4, products_per_stage=40, facilities_per_stage=4000, demand_countries=16),
+    "xl": Size(countries=160, stages=4, products_per_stage=30, facilities_per_stage=2400, demand_countries=12),
+}
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker(method: str, workbook: Path, solver: str) -> dict:
+    """One method on one workbook, in this process; returns seconds per step."""
+    from .pipeline import load_data
+    from .sets import build_sets
+
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+    data = load_data(workbook)
+    data.settings["solver_method"] = solver
+    steps["read"] = time.perf_counter() - started
+    if method == "highs":
+        from .matrix import build_matrix, solve_matrix
+
+        mark = time.perf_counter()
+        sets = build_sets(data)
+        steps["sets"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        lp = build_matrix(data, sets)
+        steps["build"] = time.perf_counter() - mark
+        objective, steps["handoff"], steps["solve"] = solve_matrix(lp, method=solver)
+        rows, columns, nonzeros = lp.shape[0], lp.shape[1], len(lp.values)
+    else:
+        from .pipeline import solve_data
+        from .write import write_workbook
+
+        outcome = solve_data(data)
+        steps.update(outcome.timings)
+        objective = outcome.objective
+        mark = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            write_workbook(outcome.report.sheets, Path(folder) / "results.xlsx")
+        steps["write"] = time.perf_counter() - mark
+        rows = columns = nonzeros = 0
+    steps["total"] = time.perf_counter() - started
+    return {
+        "method": method,
+        "objective": objective,
+        "steps": steps,
+        "peak_mib": _peak_mib(),
+        "rows": rows,
+        "columns": columns,
+        "nonzeros": nonzeros,
+    }
+
+
+def _run_worker(method: str, workbook: Path, solver: str) -> dict:
+    command = [sys.executable, "-m", "model.bench", "--worker", method, "--workbook", str(workbook), "--solver", solver]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{method} worker failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def prep(steps: dict) -> float:
+    """Preparation = index sets + model build + hand-off to the solver."""
+    return steps.get("sets", 0.0) + steps.get("build", 0.0) + steps.get("handoff", 0.0)
+
+
+def run_sizes(sizes: list[str], solver: str) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in sizes:
+            workbook = write_data_workbook(synthetic_data(SIZES[name]), Path(folder) / f"{name}.xlsx")
+            alone = _run_worker("highs", workbook, solver)
+            pyomo = _run_worker("pyomo", workbook, solver)
+            gap = abs(pyomo["objective"] - alone["objective"]) / max(1.0, abs(alone["objective"]))
+            rows.append({"size": name, "highs": alone, "pyomo": pyomo, "objective_gap": gap})
+            print(_line(rows[-1]), flush=True)
+    return rows
+
+
+def _line(row: dict) -> str:
+    alone, pyomo = row["highs"], row["pyomo"]
+    a, p = alone["steps"], pyomo["steps"]
+    whole_p = p["total"] - p.get("write", 0.0) - p.get("read", 0.0)
+    whole_a = a["total"] - a.get("read", 0.0)
+    return (
+        f"| {row['size']} | {alone['columns']:,} | {alone['rows']:,} | {alone['nonzeros']:,} "
+        f"| {prep(a):.2f} s | {a['solve']:.2f} s | {prep(p) / prep(a):.1f}× | {p['solve'] / a['solve']:.2f}× "
+        f"| {p.get('least_exposure', 0.0) / a['solve']:.2f}× | {whole_p / whole_a:.2f}× "
+        f"| {a['read']:.2f} s | {p.get('write', 0.0):.2f} s | {alone['peak_mib']:.0f} | {pyomo['peak_mib'] / alone['peak_mib']:.2f}× "
+        f"| {row['objective_gap']:.1e} |"
+    )
+
+
+HEADER = (
+    "| size | columns | rows | nonzeros | HiGHS alone: prep | HiGHS alone: solve | Pyomo prep ÷ alone "
+    "| Pyomo solve ÷ alone | least-exposure phases ÷ alone solve | whole run (no I/O) ÷ alone "
+    "| read workbook | write results | peak MiB alone | peak Pyomo ÷ alone | objective gap |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def compare_solvers(size: str) -> list[str]:
+    """Solve time of each HiGHS method on the same LP (HiGHS-alone route)."""
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        workbook = write_data_workbook(synthetic_data(SIZES[size]), Path(folder) / f"{size}.xlsx")
+        base = None
+        for solver in ("ipm", "simplex", "pdlp"):
+            try:
+                result = _run_worker("highs", workbook, solver)
+            except RuntimeError as error:
+                lines.append(f"| {size} | {solver} | failed: {str(error).splitlines()[-1]} | |")
+                continue
+            seconds = result["steps"]["solve"]
+            base = base or seconds
+            lines.append(
+                f"| {size} | {solver} | {seconds:.2f} s | {seconds / base:.2f}× | {result['objective']:.10g} |"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
+def write_report(rows: list[dict], solver_lines: list[str], path: Path, solver: str) -> None:
+    import highspy
+    import pyomo
+
+    lines = [
+        "# Performance",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `python -m model.bench` on {platform.machine()}, "
+        f"{platform.processor() or 'unknown CPU'}, Python {platform.python_version()}, Pyomo {pyomo.version.version}, "
+        f"highspy {getattr(highspy, '__version__', '?')}, method `{solver}`, one thread.",
+        "",
+        "Each size is a synthetic case (`model/synthetic.py`), solved once by each route in its own process. "
+        "*HiGHS alone* builds the identical LP directly as sparse matrices (`model/matrix.py`). "
+        "Preparation = index sets + model build + hand-off to HiGHS. Ratios are to the HiGHS-alone run of the "
+        "same size in the same session.",
+        "",
+        HEADER,
+        *(_line(row) for row in rows),
+        "",
+    ]
+    if solver_lines:
+        lines += [
+            "## HiGHS methods on the same LP",
+            "",
+            "| size | method | solve | ÷ ipm | objective |",
+            "|---|---|---|---|---|",
+            *solver_lines,
+            "",
+        ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="xs,s,m", help=f"comma-separated, from {', '.join(SIZES)}")
+    parser.add_argument("--solver", default="ipm", choices=["ipm", "simplex", "pdlp"])
+    parser.add_argument("--solvers", action="store_true", help="also compare HiGHS methods on the largest size")
+    parser.add_argument("--output", type=Path, default=Path("docs/performance.md"))
+    parser.add_argument("--worker", choices=["highs", "pyomo"], help=argparse.SUPPRESS)
+    parser.add_argument("--workbook", type=Path, help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.worker:
+        print(json.dumps(worker(arguments.worker, arguments.workbook, arguments.solver)))
+        return 0
+    sizes = [s.strip() for s in arguments.sizes.split(",") if s.strip()]
+    print(HEADER, flush=True)
+    rows = run_sizes(sizes, arguments.solver)
+    solver_lines = compare_solvers(sizes[-1]) if arguments.solvers else []
+    write_report(rows, solver_lines, arguments.output, arguments.solver)
+    worst = max(row["objective_gap"] for row in rows)
+    print(f"written {arguments.output}; largest objective gap {worst:.1e}")
+    return 0 if worst <= 1e-7 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
