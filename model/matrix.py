@@ -185,6 +185,8 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         tags_of.setdefault(j, []).append((tag, col["delivery"][position]))
     cap_rows, cap_cols, limits = [], [], []
     for cap in data.exposure_caps:
+        if cap.max_share >= 1:
+            continue
         j = demand_row[cap.country, cap.product]
         members = [c for tag, c in tags_of.get(j, []) if exposed(sets.tags[tag], cap.stage)]
         if not members:

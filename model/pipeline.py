@@ -16,6 +16,7 @@ from pathlib import Path
 from . import __version__
 from .data import ModelData
 from .errors import VerificationError
+from .explain import explain_unmet
 from .extract import Solution, extract_solution
 from .load import read_workbook
 from .report import Report, build_report
@@ -85,12 +86,16 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
         ("status", result.status, ""),
         ("objective", result.objective, "USD/yr"),
     ]
-    timings = [
+    trailer = [
         ("largest_violation", verification.largest_violation, "relative"),
         ("build_seconds", build_seconds, "s"),
         ("solve_seconds", result.solve_seconds, "s"),
     ]
-    report = build_report(data, sets, solution, summary, timings)
+    report = build_report(data, sets, solution, summary, trailer)
+    unmet = solution.unmet.sort_values("demand")["value"].tolist()
+    explained = time.perf_counter()
+    report.add_sheet("explanations", explain_unmet(data, unmet), before="legend")
+    explain_seconds = time.perf_counter() - explained
     timings = {
         "sets": sets_done - started,
         "build": build_seconds - (sets_done - started),
@@ -99,7 +104,8 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
         "least_exposure": result.least_exposure_seconds,
         "extract": extracted - solved,
         "verify": verified - extracted,
-        "report": time.perf_counter() - verified,
+        "report": time.perf_counter() - verified - explain_seconds,
+        "explain": explain_seconds,
     }
     warnings = list(data.warnings) + list(sets.warnings) + list(result.notes)
     return RunOutcome(

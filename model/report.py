@@ -28,6 +28,16 @@ class Report:
     sheets: dict[str, pd.DataFrame]  # in workbook order
     components: dict[str, float]
 
+    def add_sheet(self, name: str, frame: pd.DataFrame, before: str) -> None:
+        """Insert a sheet before another one, keeping the workbook order."""
+        ordered = {}
+        for key, value in self.sheets.items():
+            if key == before:
+                ordered[name] = frame
+            ordered[key] = value
+        ordered.setdefault(name, frame)
+        self.sheets = ordered
+
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
@@ -86,7 +96,7 @@ def exposure_caps_table(data: ModelData, solution: Solution, exposure: dict) -> 
         quantity = data.demands[index].quantity
         limit = cap.max_share * quantity
         achieved = exposure[index, cap.stage]
-        binding = abs(achieved - limit) <= BINDING_TOLERANCE * max(1.0, limit)
+        binding = abs(achieved - limit) <= BINDING_TOLERANCE * limit + 1e-9
         shadow = max(0.0, -float(cap_dual.get((index, cap.stage), 0.0))) * SHARE_POINT * quantity if binding else 0.0
         records.append(
             {
@@ -272,6 +282,12 @@ LEGEND: list[tuple[str, str, str, str]] = [
     ("surplus", "country", "Country", ""),
     ("surplus", "product", "Product", ""),
     ("surplus", "quantity", "Output nobody in the model uses", "t/yr"),
+    ("explanations", "country", "Consuming country with unmet demand", ""),
+    ("explanations", "product", "Product", ""),
+    ("explanations", "quantity", "Demand", "t/yr"),
+    ("explanations", "unmet", "Not delivered", "t/yr"),
+    ("explanations", "reason", "Why, found by re-solving with caps, capacities, bans and quotas relaxed in turn", ""),
+    ("explanations", "input_rows", "Input rows involved", ""),
     ("legend", "sheet", "Sheet of this workbook", ""),
     ("legend", "column", "Column of that sheet", ""),
     ("legend", "meaning", "What it holds", ""),

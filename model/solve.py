@@ -8,9 +8,11 @@ exact), with one thread.
 Three solves, lexicographic, on the same HiGHS instance (warm-started):
 
 1. minimise total cost → the optimal cost z* and the duals reported;
-2. with cost ≤ z*(1 + 1e-9), minimise total exposed deliveries
-   Σ_j Σ_t |t| · v_delivery[j, t] (over demand rows and stages);
-3. with that held as well, minimise total relabelling Σ v_relabel.
+2. on the cost-optimal face (columns with a non-zero reduced cost fixed at
+   their bound, rows with a non-zero dual held at their limit), minimise the
+   total exposed deliveries Σ_j Σ_t |t| · v_delivery[j, t] (over demand rows
+   and stages);
+3. on the face optimal for that as well, minimise total relabelling Σ v_relabel.
 
 Phases 2 and 3 only choose among cost-optimal solutions, so reported
 exposure is the least consistent with the optimal cost (shares are never
@@ -29,7 +31,7 @@ import pyomo.environ as pyo
 
 from .errors import SolverError
 
-COST_SLACK = 1e-9  # relative room on z* when holding the cost at its optimum
+FACE_TOLERANCE = 1e-9  # reduced costs and duals below this × max |objective| count as zero
 
 
 @dataclass
@@ -165,9 +167,8 @@ def solve_model(
 
     solve_seconds = time.perf_counter() - started
     if optimal:
-        values = _least_exposure(
-            highs, cost, objective - offset, values, column_position, exposure_weight, relabel_vars, notes
-        )
+        bounds = {"col_lower": lower, "col_upper": upper, "row_lower": row_lower, "row_upper": row_upper}
+        values = _least_exposure(highs, cost, bounds, values, column_position, exposure_weight, relabel_vars, notes)
 
     least_exposure_seconds = time.perf_counter() - started - solve_seconds
     return SolveResult(
@@ -194,17 +195,45 @@ def _highs_version(highs) -> str:
         return "unknown"
 
 
+def _restrict_to_optimal_face(highs, objective: np.ndarray, bounds: dict[str, np.ndarray]) -> None:
+    """Keep only the solutions optimal for the objective just solved.
+
+    By complementary slackness, every optimal solution keeps a column with a
+    non-zero reduced cost at its bound and a row with a non-zero dual at its
+    limit; fixing those (bounds of the last solve's basis) leaves exactly the
+    optimal face, with no tolerance on the cost.
+    """
+    solution = highs.getSolution()
+    reduced = np.asarray(solution.col_dual, dtype=float)
+    duals = np.asarray(solution.row_dual, dtype=float)
+    tolerance = FACE_TOLERANCE * max(1.0, float(np.abs(objective).max(initial=0.0)))
+    lower, upper = bounds["col_lower"], bounds["col_upper"]
+    fix_low = (reduced > tolerance) & np.isfinite(lower)
+    fix_high = (reduced < -tolerance) & np.isfinite(upper)
+    bounds["col_upper"] = upper = np.where(fix_low, lower, upper)
+    bounds["col_lower"] = lower = np.where(fix_high, upper, lower)
+    row_lower, row_upper = bounds["row_lower"], bounds["row_upper"]
+    at_lower = (duals > tolerance) & np.isfinite(row_lower)
+    at_upper = (duals < -tolerance) & np.isfinite(row_upper)
+    bounds["row_upper"] = row_upper = np.where(at_lower, row_lower, row_upper)
+    bounds["row_lower"] = row_lower = np.where(at_upper, row_upper, row_lower)
+    columns = np.arange(len(lower), dtype=np.int32)
+    rows = np.arange(len(row_lower), dtype=np.int32)
+    highs.changeColsBounds(len(columns), columns, lower, upper)
+    highs.changeRowsBounds(len(rows), rows, row_lower, row_upper)
+
+
 def _least_exposure(
     highs,
     cost: np.ndarray,
-    optimum: float,
+    bounds: dict[str, np.ndarray],
     values: np.ndarray,
     column_position: dict[int, int],
     exposure_weight: dict[int, float],
     relabel_vars: list,
     notes: list[str],
 ) -> np.ndarray:
-    """Phases 2 and 3: least exposure, then least relabelling, at optimal cost."""
+    """Phases 2 and 3: least exposure, then least relabelling, on the optimal face."""
     import highspy
 
     n_cols = len(cost)
@@ -223,12 +252,11 @@ def _least_exposure(
     highs.setOptionValue("solver", "simplex")
     all_columns = np.arange(n_cols, dtype=np.int32)
     best = values
-    previous_cost, previous_bound = cost, optimum + COST_SLACK * max(1.0, abs(optimum))
+    previous = cost
     for objective in (exposure, relabel):
         if not objective.any():
             continue
-        nonzero = np.flatnonzero(previous_cost).astype(np.int32)
-        highs.addRow(-np.inf, previous_bound, len(nonzero), nonzero, previous_cost[nonzero])
+        _restrict_to_optimal_face(highs, previous, bounds)
         highs.changeColsCost(n_cols, all_columns, objective)
         highs.run()
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -238,6 +266,5 @@ def _least_exposure(
             )
             return best
         best = np.array(highs.getSolution().col_value, dtype=float)
-        reached = float(highs.getInfo().objective_function_value)
-        previous_cost, previous_bound = objective, reached + 1e-9 * max(1.0, abs(reached)) + 1e-9
+        previous = objective
     return best

@@ -28,11 +28,12 @@ def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
 
     Relative to the demand quantity, so unmet demand never loosens a cap; a
     cap that cannot be met shows as unmet demand at its penalty.  A cap on a
-    stage no deliverable tag contains creates no row (it always holds).
+    stage no deliverable tag contains, or a share of 1, creates no row (it
+    always holds: exposed ≤ delivered ≤ quantity).
     Shadow price per percentage point = −η_js × 0.01 × quantity_j (USD/yr).
     """
     rows = cap_index(data)
-    caps = {(rows[c.country, c.product], c.stage): c.max_share for c in data.exposure_caps}
+    caps = {(rows[c.country, c.product], c.stage): c.max_share for c in data.exposure_caps if c.max_share < 1}
     by_row: dict[int, list[str]] = {}
     for index, stage in caps:
         by_row.setdefault(index, []).append(stage)

@@ -1,0 +1,112 @@
+"""Explain unmet demand in words, tied to input rows.
+
+When a run leaves demand unmet, the same case is re-solved with one family of
+limits relaxed at a time — exposure caps, capacities (existing plus allowed
+expansion), bans and quotas — and the unmet quantity of each row is compared
+with the original.  A family whose relaxation removes (part of) the
+shortfall is named with the input rows involved; the capacity found for the
+product outside restricted countries is given for scale.  The LP always has a
+solution (unmet demand is priced), so no infeasibility analysis is needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+import pandas as pd
+
+from .data import ModelData
+from .sets import build_sets
+
+SMALL = 1e-6
+
+
+def unmet_by_row(data: ModelData) -> list[float]:
+    """Unmet t/yr per demand row of the cost-optimal solution of ``data``."""
+    from .build import build_model
+    from .solve import solve_model
+
+    sets = build_sets(data)
+    model = build_model(data, sets)
+    result = solve_model(model, {}, [], method=str(data.settings.get("solver_method") or "ipm"))
+    return [result.value(model.v_unmet_demand[j]) for j in range(len(data.demands))]
+
+
+def without_caps(data: ModelData) -> ModelData:
+    return dataclasses.replace(data, exposure_caps=[])
+
+
+def without_capacity_limits(data: ModelData) -> ModelData:
+    """Every facility may run as much as all demand could need (finite, so the LP stays bounded)."""
+    ample = 1e3 * max(1.0, sum(d.quantity for d in data.demands))
+    facilities = {
+        name: dataclasses.replace(f, capacity=max(f.capacity + f.expansion_max, ample), expansion_max=0.0)
+        for name, f in data.facilities.items()
+    }
+    return dataclasses.replace(data, facilities=facilities)
+
+
+def without_trade_limits(data: ModelData) -> ModelData:
+    lanes = [dataclasses.replace(rule, allowed=None, max_flow=None) for rule in data.lane_rules]
+    return dataclasses.replace(data, lane_rules=lanes)
+
+
+def _rows(items: list[int], limit: int = 6) -> str:
+    items = sorted(set(items))
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
+    """One row per demand row with unmet demand: country, product, quantity, unmet, reason."""
+    short = [j for j, value in enumerate(unmet) if value > SMALL]
+    if not short:
+        return pd.DataFrame(columns=["country", "product", "quantity", "unmet", "reason", "input_rows"])
+    relaxed = {
+        "caps": unmet_by_row(without_caps(data)) if data.exposure_caps else unmet,
+        "capacity": unmet_by_row(without_capacity_limits(data)),
+        "trade": unmet_by_row(without_trade_limits(data)) if data.lane_rules else unmet,
+    }
+    makers = defaultdict(list)  # product -> facilities whose processes make it
+    for pair in data.facility_processes:
+        for product in data.processes[pair.process].outputs:
+            makers[product].append(data.facilities[pair.facility])
+    records = []
+    for j in short:
+        demand = data.demands[j]
+        reasons, rows = [], []
+        caps = [c for c in data.exposure_caps if (c.country, c.product) == (demand.country, demand.product)]
+        if caps and relaxed["caps"][j] < unmet[j] - SMALL:
+            sources = "; ".join(f"{c.stage} ≤ {c.max_share:.0%} ({c.source})" for c in caps if c.max_share < 1)
+            reasons.append(
+                f"the exposure caps ({sources}) leave restricted supply out; without them "
+                f"{unmet[j] - relaxed['caps'][j]:,.1f} t more would be delivered"
+            )
+            rows += [f"exposure_caps {c.source}" for c in caps if c.source.startswith("exposure_caps")]
+        if relaxed["capacity"][j] < unmet[j] - SMALL:
+            own = [f for f in makers[demand.product] if not f.restricted]
+            capacity = sum(f.capacity + f.expansion_max for f in own)
+            reasons.append(
+                f"capacity is short: with unlimited capacity {unmet[j] - relaxed['capacity'][j]:,.1f} t more "
+                f"would be delivered; unrestricted facilities making {demand.product} have "
+                f"{capacity:,.1f} units/yr in all (facilities rows {_rows([f.row for f in own]) or 'none'})"
+            )
+        if relaxed["trade"][j] < unmet[j] - SMALL:
+            banned = [r.row for r in data.lane_rules if r.allowed is False or r.max_flow is not None]
+            reasons.append(
+                f"bans and quotas block supply: without them {unmet[j] - relaxed['trade'][j]:,.1f} t more "
+                f"would be delivered (lanes rows {_rows(banned)})"
+            )
+            rows += [f"lanes row {r}" for r in banned]
+        if not reasons:
+            reasons.append(
+                "no single family of limits explains it: several limits bind together, or the "
+                f"unmet penalty ({demand.unmet_penalty:,.0f} USD/t) is below the cost of supplying it"
+            )
+        text = (
+            f"{demand.country} needs {demand.quantity:,.1f} t of {demand.product} (demand row {demand.row}); "
+            f"{unmet[j]:,.1f} t unmet: " + "; ".join(reasons) + "."
+        )
+        records.append((demand.country, demand.product, demand.quantity, unmet[j], text, "; ".join(rows)))
+    return pd.DataFrame(records, columns=["country", "product", "quantity", "unmet", "reason", "input_rows"])
