@@ -19,6 +19,7 @@ from .errors import VerificationError
 from .explain import explain_unmet
 from .extract import Solution, extract_solution
 from .load import read_workbook
+from .numerics import numeric_warnings
 from .report import Report, build_report
 from .sets import ModelSets, build_sets
 from .validate import validate
@@ -107,7 +108,7 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
         "report": time.perf_counter() - verified - explain_seconds,
         "explain": explain_seconds,
     }
-    warnings = list(data.warnings) + list(sets.warnings) + list(result.notes)
+    warnings = list(data.warnings) + numeric_warnings(data) + list(sets.warnings) + list(result.notes)
     return RunOutcome(
         data=data,
         sets=sets,

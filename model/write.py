@@ -7,7 +7,9 @@ run leaves the previous results intact.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -140,3 +142,36 @@ def _shown(value) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value)
+
+
+def is_read_only(path: Path) -> bool:
+    """An existing file whose owner may not write it (kept, never replaced)."""
+    return path.exists() and not path.stat().st_mode & stat.S_IWUSR
+
+
+def timestamped(path: Path) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return path.with_name(f"{path.stem}-{stamp}{path.suffix}")
+
+
+def write_results(sheets: dict[str, pd.DataFrame], destination: Path) -> tuple[Path, str | None]:
+    """Write the results; if ``destination`` cannot be replaced, write beside it.
+
+    Returns the path written and, when it differs, a message saying why.  A
+    read-only results file, or one the system refuses to replace (held open
+    by Excel on Windows), is left untouched and the results go to
+    ``<name>-<YYYYmmdd-HHMMSS>.xlsx`` in the same folder.
+    """
+    if is_read_only(destination):
+        target = timestamped(destination)
+        write_workbook(sheets, target)
+        return target, f"'{destination}' is read-only, so it was left as it is"
+    try:
+        write_workbook(sheets, destination)
+    except PermissionError:
+        if not destination.exists():
+            raise
+        target = timestamped(destination)
+        write_workbook(sheets, target)
+        return target, f"'{destination}' could not be replaced (is it open in Excel?), so it was left as it is"
+    return destination, None
