@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from .errors import InputError, SolverError, VerificationError
+from .load import WorkbookUnreadable
 
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -107,7 +108,10 @@ def check_paths(source: Path, output: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = parse_arguments(argv)
+    try:
+        arguments = parse_arguments(argv)
+    except SystemExit as stop:  # bad arguments (message printed) or --help: a status, not an exception
+        return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
     source: Path = arguments.input
     output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
     problem = check_paths(source, output)
@@ -116,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return _run(source, output, arguments.exposure_cap)
+    except WorkbookUnreadable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except InputError as error:
         count = len(error.problems)
         print(
@@ -150,22 +157,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(source: Path, output: Path, exposure_cap: float | None) -> int:
+    from .numerics import numeric_warnings
     from .pipeline import load_data, run_metadata, solve_data
-    from .write import write_workbook
+    from .write import write_results
 
     started = time.perf_counter()
     _say(f"Reading {source} ...")
     data = load_data(source, exposure_cap)
-    _say(
-        f"Solving '{data.case_name}': {len(data.facilities)} facilities, {len(data.processes)} processes, "
-        f"{len(data.demands)} demand rows ..."
-    )
-    outcome = solve_data(data, run_metadata(source, data.case_name))
-    for message in outcome.warnings:
+    for message in data.warnings + numeric_warnings(data):
         _warn(message)
+    _say(
+        f"Case '{data.case_name}': {len(data.countries)} countries, {len(data.facilities)} facilities, "
+        f"{len(data.processes)} processes, {len(data.demands)} demand rows"
+    )
+    outcome = solve_data(data, run_metadata(source, data.case_name), progress=_say)
+    shown = set(data.warnings) | set(numeric_warnings(data))
+    for message in outcome.warnings:
+        if message not in shown:
+            _warn(message)
     _say(f"Writing {output} ...")
-    write_workbook(outcome.report.sheets, output)
-    _print_summary(outcome, output, time.perf_counter() - started)
+    written, note = write_results(outcome.report.sheets, output)
+    if note:
+        _warn(f"{note}; the results were written to '{written}' instead")
+    _print_summary(outcome, written, time.perf_counter() - started)
     return EXIT_OK
 
 
@@ -185,11 +199,13 @@ def _print_summary(outcome, output: Path, seconds: float) -> None:
     unmet = deliveries[deliveries["unmet"] > 1e-6]
     if len(unmet):
         _warn(
-            f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} t/yr in all); "
-            "the caps or capacities cannot supply them. See the deliveries and exposure_caps sheets."
+            f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} t/yr in all). "
+            "Why, in the explanations sheet:"
         )
+        for reason in outcome.report.sheets["explanations"]["reason"]:
+            _warn(f"  {reason}")
     binding = outcome.report.sheets["exposure_caps"]
-    binding = binding[binding["binding"] == "yes"]
+    binding = binding[(binding["binding"] == "yes") & (binding["shadow_price_per_pp"] > 0)]
     if len(binding):
         top = binding.sort_values("shadow_price_per_pp", ascending=False).iloc[0]
         _say(

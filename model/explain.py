@@ -83,7 +83,7 @@ def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
                 f"the exposure caps ({sources}) leave restricted supply out; without them "
                 f"{unmet[j] - relaxed['caps'][j]:,.1f} t more would be delivered"
             )
-            rows += [f"exposure_caps {c.source}" for c in caps if c.source.startswith("exposure_caps")]
+            rows += [c.source for c in caps if c.source.startswith("exposure_caps")]
         if relaxed["capacity"][j] < unmet[j] - SMALL:
             own = [f for f in makers[demand.product] if not f.restricted]
             capacity = sum(f.capacity + f.expansion_max for f in own)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,20 +48,34 @@ def load_data(path: Path, exposure_cap: float | None = None) -> ModelData:
     return validate(read_workbook(path), exposure_cap_override=exposure_cap)
 
 
-def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None = None) -> RunOutcome:
-    """Build, solve, extract, verify and tabulate one case."""
+def _silent(message: str) -> None:
+    pass
+
+
+def solve_data(
+    data: ModelData,
+    metadata: list[tuple[str, object, str]] | None = None,
+    progress: Callable[[str], None] = _silent,
+) -> RunOutcome:
+    """Build, solve, extract, verify and tabulate one case.
+
+    ``progress`` receives a short line before each step that can take time.
+    """
     from .build import build_model
     from .solve import solve_model
 
     started = time.perf_counter()
     sets = build_sets(data)
     sets_done = time.perf_counter()
+    size = len(sets.activity) + len(sets.shipment) + len(sets.relabel) + len(sets.delivery) + len(sets.surplus)
+    progress(f"Building the model: about {size:,} variables, {len(sets.balance):,} balance rows ...")
     model = build_model(data, sets)
     exposure_weight = {
         id(var): float(len(sets.tags[tag])) for (_, tag), var in model.v_delivery.items() if sets.tags[tag]
     }
     build_seconds = time.perf_counter() - started
     settings = data.settings
+    progress(f"Solving with HiGHS ({settings.get('solver_method') or 'ipm'}) ...")
     result = solve_model(
         model,
         exposure_weight,
@@ -95,6 +110,8 @@ def solve_data(data: ModelData, metadata: list[tuple[str, object, str]] | None =
     report = build_report(data, sets, solution, summary, trailer)
     unmet = solution.unmet.sort_values("demand")["value"].tolist()
     explained = time.perf_counter()
+    if any(value > 1e-6 for value in unmet):
+        progress("Some demand is unmet: re-solving with limits relaxed to explain why ...")
     report.add_sheet("explanations", explain_unmet(data, unmet), before="legend")
     explain_seconds = time.perf_counter() - explained
     timings = {
