@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from .sets import ModelSets
 from .solve import SolveResult
 
 
@@ -29,11 +30,10 @@ class Solution:
     duals: dict[str, pd.Series]  # constraint family -> dual by key
 
 
-def _values(component: pyo.Var, result: SolveResult, columns: list[str]) -> pd.DataFrame:
-    keys = list(component.keys())
-    positions = np.fromiter(
-        (result.column_position.get(id(component[key]), -1) for key in keys), dtype=np.int64, count=len(keys)
-    )
+def _values(component: pyo.Var, keys: list, result: SolveResult, columns: list[str]) -> pd.DataFrame:
+    """Values of a variable family indexed by position in ``keys``."""
+    position = result.column_position
+    positions = np.fromiter((position.get(id(var), -1) for var in component.values()), dtype=np.int64, count=len(keys))
     values = np.where(positions >= 0, result.column_values[np.maximum(positions, 0)], 0.0) if keys else np.zeros(0)
     if len(columns) == 1:
         frame = pd.DataFrame({columns[0]: keys})
@@ -65,14 +65,14 @@ DUAL_FAMILIES = (
 )
 
 
-def extract_solution(model: pyo.ConcreteModel, result: SolveResult) -> Solution:
+def extract_solution(model: pyo.ConcreteModel, sets: ModelSets, result: SolveResult) -> Solution:
     return Solution(
-        activity=_values(model.v_activity, result, ["facility", "process", "tag"]),
-        shipment=_values(model.v_shipment, result, ["origin", "destination", "product", "tag"]),
-        relabel=_values(model.v_relabel, result, ["country", "product", "from_tag", "to_tag"]),
-        delivery=_values(model.v_delivery, result, ["demand", "tag"]),
-        unmet=_values(model.v_unmet_demand, result, ["demand"]),
-        surplus=_values(model.v_surplus, result, ["country", "product", "tag"]),
-        expansion=_values(model.v_expansion, result, ["facility"]),
+        activity=_values(model.v_activity, sets.activity, result, ["facility", "process", "tag"]),
+        shipment=_values(model.v_shipment, sets.shipment, result, ["origin", "destination", "product", "tag"]),
+        relabel=_values(model.v_relabel, sets.relabel, result, ["country", "product", "from_tag", "to_tag"]),
+        delivery=_values(model.v_delivery, sets.delivery, result, ["demand", "tag"]),
+        unmet=_values(model.v_unmet_demand, list(range(len(model.v_unmet_demand))), result, ["demand"]),
+        surplus=_values(model.v_surplus, sets.surplus, result, ["country", "product", "tag"]),
+        expansion=_values(model.v_expansion, sets.expansion, result, ["facility"]),
         duals={name: _duals(getattr(model, name, None), result) for name in DUAL_FAMILIES},
     )

@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 from .data import ModelData
 from .sets import ModelSets
 from .terms import linear
+from .variables import keyed
 
 
 def cost_coefficients(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> list[tuple[float, object]]:
@@ -20,19 +21,19 @@ def cost_coefficients(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets
     """
     unit_cost = {(fp.facility, fp.process): fp.unit_cost for fp in data.facility_processes}
     terms: list[tuple[float, object]] = []
-    for (facility, process, _), var in model.v_activity.items():
+    for (facility, process, _), var in keyed(model, sets, "v_activity"):
         if unit_cost[facility, process]:
             terms.append((unit_cost[facility, process], var))
-    for (origin, destination, product, _), var in model.v_shipment.items():
+    for (origin, destination, product, _), var in keyed(model, sets, "v_shipment"):
         trade = sets.trades[origin, destination, product]
         if trade.transport_cost + trade.tariff_cost:
             terms.append((trade.transport_cost + trade.tariff_cost, var))
-    for facility, var in model.v_expansion.items():
+    for facility, var in keyed(model, sets, "v_expansion"):
         if data.facilities[facility].expansion_cost:
             terms.append((data.facilities[facility].expansion_cost, var))
-    for index, var in model.v_unmet_demand.items():
+    for index, var in keyed(model, sets, "v_unmet_demand"):
         terms.append((data.demands[index].unmet_penalty, var))
-    for (_, product, _), var in model.v_surplus.items():
+    for (_, product, _), var in keyed(model, sets, "v_surplus"):
         if data.products[product].surplus_price:
             terms.append((-data.products[product].surplus_price, var))
     return terms

@@ -24,6 +24,7 @@ from .numerics import numeric_warnings
 from .report import Report, build_report
 from .sets import ModelSets, build_sets
 from .validate import validate
+from .variables import keyed
 from .verify import Verification, verify_solution
 
 
@@ -71,7 +72,7 @@ def solve_data(
     progress(f"Building the model: about {size:,} variables, {len(sets.balance):,} balance rows ...")
     model = build_model(data, sets)
     exposure_weight = {
-        id(var): float(len(sets.tags[tag])) for (_, tag), var in model.v_delivery.items() if sets.tags[tag]
+        id(var): float(len(sets.tags[tag])) for (_, tag), var in keyed(model, sets, "v_delivery") if sets.tags[tag]
     }
     build_seconds = time.perf_counter() - started
     settings = data.settings
@@ -85,7 +86,7 @@ def solve_data(
         time_limit=settings.get("solver_time_limit"),
     )
     solved = time.perf_counter()
-    solution = extract_solution(model, result)
+    solution = extract_solution(model, sets, result)
     extracted = time.perf_counter()
     verification = verify_solution(data, sets, solution, result.objective)
     verified = time.perf_counter()

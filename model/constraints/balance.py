@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 from ..data import ModelData
 from ..sets import ModelSets
 from ..terms import add_rows, new_terms
+from ..variables import keyed
 
 
 def define_balance_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
@@ -24,7 +25,7 @@ def define_balance_constraints(model: pyo.ConcreteModel, data: ModelData, sets: 
     written as (inflows − outflows) = 0.
     """
     terms = new_terms()
-    for (facility, process_name, tag), var in model.v_activity.items():
+    for (facility, process_name, tag), var in keyed(model, sets, "v_activity"):
         process = data.processes[process_name]
         fac = data.facilities[facility]
         country = fac.country
@@ -33,15 +34,15 @@ def define_balance_constraints(model: pyo.ConcreteModel, data: ModelData, sets: 
         out = sets.output_tag(tag, process.stage, fac.restricted)
         for product, coef in process.outputs.items():
             terms[country, product, out].append((coef, var))
-    for (origin, destination, product, tag), var in model.v_shipment.items():
+    for (origin, destination, product, tag), var in keyed(model, sets, "v_shipment"):
         terms[origin, product, tag].append((-1.0, var))
         terms[destination, product, tag].append((1.0, var))
-    for (country, product, source, target), var in model.v_relabel.items():
+    for (country, product, source, target), var in keyed(model, sets, "v_relabel"):
         terms[country, product, source].append((-1.0, var))
         terms[country, product, target].append((1.0, var))
-    for (index, tag), var in model.v_delivery.items():
+    for (index, tag), var in keyed(model, sets, "v_delivery"):
         demand = data.demands[index]
         terms[demand.country, demand.product, tag].append((-1.0, var))
-    for key, var in model.v_surplus.items():
+    for key, var in keyed(model, sets, "v_surplus"):
         terms[key].append((-1.0, var))
     add_rows(model, "balance_constraint", sets.balance, terms, 0.0, 0.0, "Material balance (t/yr)")

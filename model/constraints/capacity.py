@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 from ..data import ModelData
 from ..sets import ModelSets
 from ..terms import add_rows, new_terms
+from ..variables import keyed
 
 
 def define_capacity_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
@@ -18,9 +19,9 @@ def define_capacity_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
     where expansion_max_f > 0).
     """
     terms = new_terms()
-    for (facility, _, _), var in model.v_activity.items():
+    for (facility, _, _), var in keyed(model, sets, "v_activity"):
         terms[facility].append((1.0, var))
-    for facility, var in model.v_expansion.items():
+    for facility, var in keyed(model, sets, "v_expansion"):
         terms[facility].append((-1.0, var))
     keys = [name for name in data.facilities if name in terms]
     capacity = {name: data.facilities[name].capacity for name in keys}

@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 from ..data import ModelData
 from ..sets import ModelSets
 from ..terms import add_rows, new_terms
+from ..variables import keyed
 
 
 def define_demand_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
@@ -15,9 +16,9 @@ def define_demand_constraints(model: pyo.ConcreteModel, data: ModelData, sets: M
     Σ_t v_delivery[j, t] + v_unmet_demand[j] = quantity_j
     """
     terms = new_terms()
-    for (index, _), var in model.v_delivery.items():
+    for (index, _), var in keyed(model, sets, "v_delivery"):
         terms[index].append((1.0, var))
-    for index, var in model.v_unmet_demand.items():
+    for index, var in keyed(model, sets, "v_unmet_demand"):
         terms[index].append((1.0, var))
     quantity = {index: demand.quantity for index, demand in enumerate(data.demands)}
     add_rows(model, "demand_constraint", list(quantity), terms, quantity, quantity, "Demand (t/yr)")

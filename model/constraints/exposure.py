@@ -8,6 +8,7 @@ from ..data import ModelData
 from ..schema import ANY_STAGE
 from ..sets import ModelSets
 from ..terms import add_rows, new_terms
+from ..variables import keyed
 
 
 def cap_index(data: ModelData) -> dict[tuple[str, str], int]:
@@ -38,7 +39,7 @@ def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
     for index, stage in caps:
         by_row.setdefault(index, []).append(stage)
     terms = new_terms()
-    for (index, tag), var in model.v_delivery.items():
+    for (index, tag), var in keyed(model, sets, "v_delivery"):
         for stage in by_row.get(index, ()):
             if exposed(sets.tags[tag], stage):
                 terms[index, stage].append((1.0, var))

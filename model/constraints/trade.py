@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 from ..data import ModelData
 from ..sets import ModelSets
 from ..terms import add_rows, new_terms
+from ..variables import keyed
 
 
 def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
@@ -26,11 +27,11 @@ def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: Mo
     exported = set(sets.exports)
     terms = new_terms()
     quota_terms = new_terms()
-    for (origin, destination, product, tag), var in model.v_shipment.items():
+    for (origin, destination, product, tag), var in keyed(model, sets, "v_shipment"):
         terms[origin, product, tag].append((1.0, var))
         if sets.trades[origin, destination, product].max_flow is not None:
             quota_terms[origin, destination, product].append((1.0, var))
-    for (facility, process_name, tag), var in model.v_activity.items():
+    for (facility, process_name, tag), var in keyed(model, sets, "v_activity"):
         process = data.processes[process_name]
         fac = data.facilities[facility]
         out = sets.output_tag(tag, process.stage, fac.restricted)
