@@ -7,6 +7,9 @@ with the original.  A family whose relaxation removes (part of) the
 shortfall is named with the input rows involved; the capacity found for the
 product outside restricted countries is given for scale.  The LP always has a
 solution (unmet demand is priced), so no infeasibility analysis is needed.
+A fourth re-solve with every unmet penalty a thousand times higher tells
+whether the shortfall is an economic choice (the penalty is cheaper than the
+remaining supply) rather than a hard limit.
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ def without_trade_limits(data: ModelData) -> ModelData:
     return dataclasses.replace(data, lane_rules=lanes)
 
 
+def with_high_penalties(data: ModelData) -> ModelData:
+    """Unmet demand a thousand times dearer: shows shortfalls that are merely cheaper than supply."""
+    demands = [dataclasses.replace(d, unmet_penalty=d.unmet_penalty * 1e3) for d in data.demands]
+    return dataclasses.replace(data, demands=demands)
+
+
 def _rows(items: list[int], limit: int = 6) -> str:
     items = sorted(set(items))
     shown = ", ".join(str(i) for i in items[:limit])
@@ -67,15 +76,25 @@ def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
         "caps": unmet_by_row(without_caps(data)) if data.exposure_caps else unmet,
         "capacity": unmet_by_row(without_capacity_limits(data)),
         "trade": unmet_by_row(without_trade_limits(data)) if data.lane_rules else unmet,
+        "penalty": unmet_by_row(with_high_penalties(data)),
     }
-    makers = defaultdict(list)  # product -> facilities whose processes make it
+    # product -> {facility: most it can make of the product at full capacity, t/yr}
+    most: dict[str, dict[str, float]] = defaultdict(dict)
     for pair in data.facility_processes:
-        for product in data.processes[pair.process].outputs:
-            makers[product].append(data.facilities[pair.facility])
+        facility = data.facilities[pair.facility]
+        for product, coef in data.processes[pair.process].outputs.items():
+            ceiling = coef * (facility.capacity + facility.expansion_max)
+            most[product][facility.name] = max(most[product].get(facility.name, 0.0), ceiling)
     records = []
     for j in short:
         demand = data.demands[j]
         reasons, rows = [], []
+        if relaxed["penalty"][j] < unmet[j] - SMALL:
+            reasons.append(
+                f"the unmet penalty ({demand.unmet_penalty:,.0f} USD/t) is below the cost of supplying it: with a "
+                f"higher penalty {unmet[j] - relaxed['penalty'][j]:,.1f} t more would be delivered"
+            )
+            rows.append(f"demand row {demand.row}")
         caps = [c for c in data.exposure_caps if (c.country, c.product) == (demand.country, demand.product)]
         if caps and relaxed["caps"][j] < unmet[j] - SMALL:
             sources = "; ".join(f"{c.stage} ≤ {c.max_share:.0%} ({c.source})" for c in caps if c.max_share < 1)
@@ -85,12 +104,13 @@ def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
             )
             rows += [c.source for c in caps if c.source.startswith("exposure_caps")]
         if relaxed["capacity"][j] < unmet[j] - SMALL:
-            own = [f for f in makers[demand.product] if not f.restricted]
-            capacity = sum(f.capacity + f.expansion_max for f in own)
+            own = {n: t for n, t in most[demand.product].items() if not data.facilities[n].restricted}
             reasons.append(
                 f"capacity is short: with unlimited capacity {unmet[j] - relaxed['capacity'][j]:,.1f} t more "
-                f"would be delivered; unrestricted facilities making {demand.product} have "
-                f"{capacity:,.1f} units/yr in all (facilities rows {_rows([f.row for f in own]) or 'none'})"
+                f"would be delivered; facilities outside restricted countries can make at most "
+                f"{sum(own.values()):,.1f} t/yr of {demand.product} with all their capacity and expansions, "
+                f"for every consumer together (facilities rows "
+                f"{_rows([data.facilities[n].row for n in own]) or 'none'})"
             )
         if relaxed["trade"][j] < unmet[j] - SMALL:
             banned = [r.row for r in data.lane_rules if r.allowed is False or r.max_flow is not None]
@@ -100,10 +120,7 @@ def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
             )
             rows += [f"lanes row {r}" for r in banned]
         if not reasons:
-            reasons.append(
-                "no single family of limits explains it: several limits bind together, or the "
-                f"unmet penalty ({demand.unmet_penalty:,.0f} USD/t) is below the cost of supplying it"
-            )
+            reasons.append("no single family of limits explains it: several limits bind together")
         text = (
             f"{demand.country} needs {demand.quantity:,.1f} t of {demand.product} (demand row {demand.row}); "
             f"{unmet[j]:,.1f} t unmet: " + "; ".join(reasons) + "."
