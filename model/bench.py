@@ -126,7 +126,8 @@ def _line(row: dict) -> str:
         f"| {row['size']} | {alone['columns']:,} | {alone['rows']:,} | {alone['nonzeros']:,} "
         f"| {prep(a):.2f} s | {a['solve']:.2f} s | {prep(p) / prep(a):.1f}× | {p['solve'] / a['solve']:.2f}× "
         f"| {p.get('least_exposure', 0.0) / a['solve']:.2f}× | {whole_p / whole_a:.2f}× "
-        f"| {a['read']:.2f} s | {p.get('write', 0.0):.2f} s | {alone['peak_mib']:.0f} | {pyomo['peak_mib'] / alone['peak_mib']:.2f}× "
+        f"| {a['read']:.2f} s | {p.get('write', 0.0):.2f} s | {alone['peak_mib']:.0f} "
+        f"| {pyomo['peak_mib'] / alone['peak_mib']:.2f}× "
         f"| {row['objective_gap']:.1e} |"
     )
 

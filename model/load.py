@@ -4,7 +4,9 @@ Cells are parsed by the column declarations of :mod:`model.schema`; every
 problem (missing sheet or column, blank required cell, text where a number
 belongs, value out of range) is collected as a :class:`Problem` with the
 sheet, Excel row and column, never raised one at a time.  Cross-sheet checks
-(unknown names, duplicates, recipes) are in :mod:`model.validate`.
+(unknown names, duplicates, recipes) are in :mod:`model.validate`; when cells
+are wrong but every sheet and column is there, they run too, so that one run
+lists every problem of the workbook.
 
 The workbook is opened read-only with ``python-calamine`` (cached values of
 formulas, typed cells); nothing is ever written to it.
@@ -13,19 +15,61 @@ formulas, typed cells); nothing is ever written to it.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, Problem
-from .schema import SHEETS, ColumnSpec, SheetSpec
+from .schema import DOCUMENTATION_SHEETS, SHEETS, ColumnSpec, SheetSpec
 
 Record = dict[str, object]
 
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
+
+
+@dataclass(frozen=True)
+class ExcelError:
+    """A cell whose cached value is an Excel error such as ``#N/A`` or
+    ``#DIV/0!``, or a formula with no saved result at all.
+
+    calamine reads both as blank, which would let a broken formula in an
+    optional column silently take the column's default.
+    """
+
+    text: str
+    reason: str = "not an Excel error (check the formula)"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+_UNCOMPUTED = "a formula whose result was never saved (open the workbook in Excel and save it)"
+
+
+class WorkbookUnreadable(InputError):
+    """The file is not a readable .xlsx workbook at all (no sheet to point at)."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path = path
+        self.message = (
+            f"'{path}' cannot be read as an Excel workbook (.xlsx): {reason}. "
+            "Open it in Excel and save it as an .xlsx workbook."
+        )
+        super().__init__([Problem(path.name, None, None, None, self.message)])
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def sorted_problems(problems: list[Problem]) -> list[Problem]:
+    """Problems in the order of the sheets, then of the rows (stable)."""
+    order = {name: index for index, name in enumerate(SHEETS)}
+    return sorted(problems, key=lambda p: (order.get(p.sheet, -1), p.row or 0))
 
 
 @dataclass
@@ -92,6 +136,11 @@ def parse_cell(spec: ColumnSpec, value: object, sheet: str, row: int, problems: 
 
     Appends a problem (and returns None) when the cell cannot be used.
     """
+    if isinstance(value, ExcelError):
+        if spec.kind == "text":
+            return spec.default  # a free label: the model does not use it
+        problems.append(Problem(sheet, row, spec.name, value, f"{spec.expectation()}, {value.reason}"))
+        return None
     if is_blank(value):
         if spec.required:
             problems.append(Problem(sheet, row, spec.name, "", f"a value is required ({spec.expectation()})"))
@@ -143,16 +192,15 @@ def read_workbook(path: Path) -> RawWorkbook:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises its own error types
-        raise InputError(
-            [Problem(path.name, None, None, None, f"cannot be read as an Excel workbook (.xlsx): {error}")]
-        ) from None
+        raise WorkbookUnreadable(path, str(error).strip() or type(error).__name__) from None
 
     by_lower = {name.strip().lower(): name for name in workbook.sheet_names}
+    error_cells = _error_cells(path, {actual for lower, actual in by_lower.items() if lower in SHEETS})
     problems: list[Problem] = []
     notes: list[str] = []
     records: dict[str, list[Record]] = {}
     present: set[str] = set()
-    for unknown in sorted(set(by_lower) - set(SHEETS)):
+    for unknown in sorted(set(by_lower) - set(SHEETS) - set(DOCUMENTATION_SHEETS)):
         notes.append(f"sheet '{by_lower[unknown]}' is not part of the input format and was ignored")
     for spec in SHEETS.values():
         actual = by_lower.get(spec.name)
@@ -168,10 +216,22 @@ def read_workbook(path: Path) -> RawWorkbook:
             problems.append(Problem(spec.name, None, None, None, f"the sheet cannot be read: {error}"))
             records[spec.name] = []
             continue
+        for (row, column), error in error_cells.get(actual, {}).items():
+            if row < len(rows) and is_blank(rows[row][column] if column < len(rows[row]) else None):
+                rows[row] = list(rows[row]) + [""] * (column + 1 - len(rows[row]))
+                rows[row][column] = error
         records[spec.name] = _sheet_records(spec, rows, problems)
+    raw = RawWorkbook(path=path, records=records, present=present, warnings=notes)
     if problems:
-        raise InputError(problems)
-    return RawWorkbook(path=path, records=records, present=present, warnings=notes)
+        # With every sheet and column present, the cross-sheet checks on the
+        # cells that could be read find the remaining problems; without them,
+        # they would only repeat the structural ones.
+        if not any(p.row is None or p.row == 1 for p in problems):
+            from .validate import cross_sheet_problems  # validate imports this module
+
+            problems += cross_sheet_problems(raw)
+        raise InputError(sorted_problems(problems))
+    return raw
 
 
 def _sheet_records(spec: SheetSpec, rows: list[list[object]], problems: list[Problem]) -> list[Record]:
@@ -205,10 +265,79 @@ def _sheet_records(spec: SheetSpec, rows: list[list[object]], problems: list[Pro
         cells = [(column, row[index] if index < len(row) else None) for column, index in known]
         if all(is_blank(value) for _, value in cells):
             continue
-        record: Record = {"_row": excel_row}
+        record: Record = {"_row": excel_row, "_invalid": set()}
         for column, value in cells:
+            found = len(problems)
             record[column.name] = parse_cell(column, value, spec.name, excel_row, problems)
+            if len(problems) > found:
+                record["_invalid"].add(column.name)  # reported; later checks must not report it again
         for column in spec.columns:
             record.setdefault(column.name, column.default)
         out.append(record)
     return out
+
+
+_XML_ATTRIBUTE = re.compile(rb'([\w:]+)="([^"]*)"')
+_XML_ANY_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+# A cell whose first child is a formula: (attributes, formula text, cached value or None).
+_XML_FORMULA_CELL = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*?)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>)?"
+)
+# A cell of type error: (attributes, error text).
+_XML_ERROR_CELL = re.compile(
+    rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*)>(?:\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>))?\s*'
+    rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>"
+)
+_CELL_REFERENCE = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _error_cells(path: Path, sheets: set[str]) -> dict[str, dict[tuple[int, int], ExcelError]]:
+    """Cells of ``sheets`` holding an Excel error or an uncomputed formula, by 0-based (row, column).
+
+    Read straight from the .xlsx XML (calamine gives such cells as blank).
+    A formula whose saved result is an empty text (``=IF(..., "", ...)``)
+    is a legitimately blank cell.  Best effort: anything unexpected gives no
+    error cells, never a failure.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            targets = {}
+            for tag in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", archive.read("xl/_rels/workbook.xml.rels")):
+                attributes = dict(_XML_ATTRIBUTE.findall(tag))
+                target = attributes.get(b"Target", b"").decode()
+                targets[attributes.get(b"Id", b"").decode()] = (
+                    target.lstrip("/") if target.startswith("/") else "xl/" + target
+                )
+            found: dict[str, dict[tuple[int, int], ExcelError]] = {}
+            for tag in re.findall(rb"<(?:\w+:)?sheet\b[^>]*>", archive.read("xl/workbook.xml")):
+                attributes = {k.split(b":")[-1]: v for k, v in _XML_ATTRIBUTE.findall(tag)}
+                name = html.unescape(attributes.get(b"name", b"").decode())
+                target = targets.get(attributes.get(b"id", b"").decode())
+                if name not in sheets or target is None:
+                    continue
+                data = archive.read(target)
+                cells = found.setdefault(name, {})
+                if _XML_ANY_FORMULA.search(data):  # most input sheets hold no formula at all
+                    for attributes, formula, value in _XML_FORMULA_CELL.findall(data):
+                        kind = dict(_XML_ATTRIBUTE.findall(attributes)).get(b"t")
+                        if not value and kind not in (b"str", b"inlineStr", b"s", b"e"):
+                            text = html.unescape(formula.decode())
+                            _put(cells, attributes, ExcelError("=" + text if text else "a formula", _UNCOMPUTED))
+                if b't="e"' in data:
+                    for attributes, value in _XML_ERROR_CELL.findall(data):
+                        _put(cells, attributes, ExcelError(html.unescape(value.decode()) or "#ERROR"))
+            return found
+    except Exception:  # a workbook calamine could open is still read; only this check is lost
+        return {}
+
+
+def _put(cells: dict[tuple[int, int], ExcelError], attributes: bytes, error: ExcelError) -> None:
+    """Store ``error`` at the 0-based (row, column) of the cell's ``r`` attribute."""
+    reference = _CELL_REFERENCE.match(dict(_XML_ATTRIBUTE.findall(attributes)).get(b"r", b"").decode())
+    if reference is None:
+        return
+    column = 0
+    for letter in reference.group(1):
+        column = column * 26 + ord(letter) - ord("A") + 1
+    cells[(int(reference.group(2)) - 1, column - 1)] = error

@@ -39,6 +39,7 @@ class ColumnSpec:
     exclusive_minimum: bool = False
     nonzero: bool = False
     wildcard: bool = False  # `*` allowed in this key column
+    header_required: bool = False  # the column must exist even though its cells may be blank
 
     def expectation(self) -> str:
         """Plain words for what a valid cell of this column holds."""
@@ -71,7 +72,7 @@ class SheetSpec:
 
     @property
     def required_columns(self) -> list[str]:
-        return [c.name for c in self.columns if c.required]
+        return [c.name for c in self.columns if c.required or c.header_required]
 
 
 def _key(name: str, description: str, wildcard: bool = False) -> ColumnSpec:
@@ -90,7 +91,7 @@ SHEETS: dict[str, SheetSpec] = {
             "Key/value settings of the run",
             (
                 _key("setting", "Name of the setting"),
-                ColumnSpec("value", "any", description="Its value"),
+                ColumnSpec("value", "any", header_required=True, description="Its value"),
                 ColumnSpec("note", "text", description="Free comment"),
             ),
             key=("setting",),
@@ -282,6 +283,8 @@ SETTINGS: dict[str, SettingSpec] = {
 }
 
 FREE_SETTINGS = ("case_name", "year", "currency", "source")
+# Sheets an input workbook may carry for people, read by nobody: no warning.
+DOCUMENTATION_SHEETS = ("sources", "notes", "readme", "legend")
 
 
 def markdown_tables() -> str:
@@ -300,7 +303,9 @@ def markdown_tables() -> str:
                 else str(column.default)
             )
             lines.append(
-                f"| `{column.name}` | {'yes' if column.required else ''} | {column.unit} | {default} | {column.description} |"
+                f"| `{column.name}` | {'yes' if column.required else 'column only' if column.header_required else ''} "
+                f"| {column.unit} | {default} "
+                f"| {column.description} |"
             )
         lines.append("")
     lines += ["#### Settings keys", "", "| setting | unit | default | meaning |", "|---|---|---|---|"]

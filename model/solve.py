@@ -31,6 +31,7 @@ import pyomo.environ as pyo
 
 from .errors import SolverError
 
+ZERO_OBJECTIVE = 1e-9  # t/yr: a phase whose objective is already this small is skipped
 FACE_TOLERANCE = 1e-9  # reduced costs and duals below this × max |objective| count as zero
 
 
@@ -254,8 +255,8 @@ def _least_exposure(
     best = values
     previous = cost
     for objective in (exposure, relabel):
-        if not objective.any():
-            continue
+        if float(objective @ np.maximum(best, 0.0)) <= ZERO_OBJECTIVE:
+            continue  # already at its least possible value, 0: nothing to minimise
         _restrict_to_optimal_face(highs, previous, bounds)
         highs.changeColsCost(n_cols, all_columns, objective)
         highs.run()

@@ -58,7 +58,7 @@ def synthetic_data(size: Size) -> ModelData:
     facilities: dict[str, Facility] = {}
     pairs: list[FacilityProcess] = []
     row = 2
-    for k, stage in enumerate(stages):
+    for k in range(len(stages)):
         for j in range(size.facilities_per_stage):
             country = names[(j * 7 + k * 3) % len(names)]
             name = f"F{k}_{j:04d}"

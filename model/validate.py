@@ -21,7 +21,7 @@ from .data import (
     Product,
 )
 from .errors import InputError, Problem
-from .load import RawWorkbook, number_in_range, parse_name, parse_number
+from .load import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
 from .schema import ANY_STAGE, SETTINGS, SHEETS, WILDCARD
 from .wildcards import Rule, WildcardTable, find_conflicts
 
@@ -98,8 +98,13 @@ def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -
             first[values] = record["_row"]
 
 
-def read_settings(records: list[dict], problems: list[Problem]) -> dict[str, object]:
-    """Known settings parsed and checked; other keys kept as free labels."""
+def read_settings(records: list[dict], problems: list[Problem], warnings: list[str] | None = None) -> dict[str, object]:
+    """Known settings parsed and checked; other keys kept as free labels.
+
+    A key that is a known setting but for its case is an error (it would
+    silently leave the setting at its default); one close to a known setting
+    is a warning, as free labels are allowed.
+    """
     settings: dict[str, object] = {name: spec.default for name, spec in SETTINGS.items()}
     for record in records:
         name = record.get("setting")
@@ -108,6 +113,15 @@ def read_settings(records: list[dict], problems: list[Problem]) -> dict[str, obj
         raw = record.get("value")
         spec = SETTINGS.get(name)
         if spec is None:
+            hint = did_you_mean(name, SETTINGS)
+            if "case-sensitive" in hint:
+                problems.append(Problem("settings", record["_row"], "setting", name, f"a known setting{hint}"))
+                continue
+            if hint and warnings is not None:
+                warnings.append(
+                    f"settings row {record['_row']}: '{name}' is not a setting the model uses and is kept as a "
+                    f"label{hint}"
+                )
             settings[name] = raw
             continue
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -142,13 +156,29 @@ def read_settings(records: list[dict], problems: list[Problem]) -> dict[str, obj
     return settings
 
 
+def cross_sheet_problems(raw: RawWorkbook) -> list[Problem]:
+    """The problems :func:`validate` finds in records that may hold unread cells.
+
+    Cells that could not be read are None in their record and named in its
+    ``_invalid`` set; the checks skip them rather than report them again.
+    """
+    try:
+        validate(raw)
+    except InputError as error:
+        return error.problems
+    except Exception:  # the cell problems already found must be reported whatever happens here
+        return []
+    return []
+
+
 def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> ModelData:
     """Check every cross-sheet rule; return the model data or raise."""
     problems: list[Problem] = []
     records = raw.records
     for sheet in SHEETS:
         check_duplicates(problems, sheet, records[sheet])
-    settings = read_settings(records["settings"], problems)
+    notes = list(raw.warnings)
+    settings = read_settings(records["settings"], problems, notes)
 
     countries = {r["country"]: bool(r["restricted"]) for r in records["countries"] if r["country"] is not None}
     products = {
@@ -159,11 +189,16 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
 
     processes, stages = build_processes(records["processes"], products, problems)
     facilities = build_facilities(records["facilities"], countries, problems)
+    # Names are checked against every row of their sheet, not only the rows
+    # that passed their own checks: a facility with a problem of its own is
+    # reported once, on its row, not again on every row that names it.
+    facility_names = {r["facility"] for r in records["facilities"] if r["facility"] is not None}
+    process_names = {r["process"] for r in records["processes"] if r["process"] is not None}
     facility_processes = []
     for r in records["facility_processes"]:
-        ok = check_reference(problems, "facility_processes", r, "facility", facilities, "facility")
-        ok &= check_reference(problems, "facility_processes", r, "process", processes, "process")
-        if ok and r["unit_cost"] is not None:
+        ok = check_reference(problems, "facility_processes", r, "facility", facility_names, "facility")
+        ok &= check_reference(problems, "facility_processes", r, "process", process_names, "process")
+        if ok and r["facility"] in facilities and r["process"] in processes and r["unit_cost"] is not None:
             facility_processes.append(FacilityProcess(r["facility"], r["process"], r["unit_cost"], r["_row"]))
 
     demands = []
@@ -183,12 +218,9 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         & check_reference(problems, "exposure_caps", r, "stage", stages, "stage", wildcard=True, extra=(ANY_STAGE,))
         and r["max_share"] is not None
     ]
-    if problems:
-        raise InputError(problems)
-
     caps = resolve_exposure_caps(cap_records, demands, stages, settings, exposure_cap_override, problems)
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted_problems(problems))
     data = ModelData(
         case_name=str(settings.get("case_name") or raw.path.stem),
         settings=settings,
@@ -202,7 +234,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         exposure_caps=caps,
         lane_rules=lane_rules,
         default_transport_cost=float(settings["default_transport_cost"]),
-        warnings=list(raw.warnings),
+        warnings=notes,
     )
     return data
 
@@ -216,12 +248,18 @@ def build_processes(
     outputs: dict[str, dict[str, float]] = {}
     stages: list[str] = []
     first_row: dict[str, int] = {}
+    incomplete: set[str] = set()  # a row of the process has a problem of its own
     for r in records:
         name, stage = r["process"], r["stage"]
-        if name is None or stage is None:
+        if name is None:
             continue
         first_row.setdefault(name, r["_row"])
+        if stage is None or r["coefficient"] is None:
+            incomplete.add(name)
+        if stage is None:
+            continue
         if stage in (ANY_STAGE, WILDCARD):
+            incomplete.add(name)
             problems.append(
                 Problem(
                     "processes", r["_row"], "stage", stage, "a stage name other than 'any' and '*' (these are reserved)"
@@ -229,6 +267,7 @@ def build_processes(
             )
             continue
         if name in stage_of and stage_of[name][0] != stage:
+            incomplete.add(name)
             problems.append(
                 Problem(
                     "processes",
@@ -242,12 +281,17 @@ def build_processes(
         stage_of.setdefault(name, (stage, r["_row"]))
         if stage not in stages:
             stages.append(stage)
-        if not check_reference(problems, "processes", r, "product", products, "product") or r["coefficient"] is None:
+        if not check_reference(problems, "processes", r, "product", products, "product"):
+            incomplete.add(name)
+            continue
+        if r["coefficient"] is None:
             continue
         side = outputs if r["coefficient"] > 0 else inputs
         side.setdefault(name, {})[r["product"]] = abs(r["coefficient"])
     processes = {}
     for name, (stage, _) in stage_of.items():
+        if name in incomplete:
+            continue  # its rows' own problems are reported; the recipe is not usable
         if not outputs.get(name):
             problems.append(
                 Problem(
@@ -269,7 +313,7 @@ def build_facilities(records: list[dict], countries: dict[str, bool], problems: 
         if not check_reference(problems, "facilities", r, "country", countries, "country"):
             continue
         expansion_max = r["expansion_max"] or 0.0
-        if expansion_max > 0 and r["expansion_cost"] is None:
+        if expansion_max > 0 and r["expansion_cost"] is None and "expansion_cost" not in r.get("_invalid", ()):
             problems.append(
                 Problem(
                     "facilities",
@@ -336,19 +380,31 @@ def build_lane_rules(
         exists=lambda key: key[0] != key[1],
     )
     for conflict in conflicts:
-        first, second = sorted(conflict.rows)
+        (first, first_value), (second, second_value) = _by_row(conflict)
         problems.append(
             Problem(
                 "lanes",
                 second,
                 conflict.column,
-                conflict.values[1] if conflict.rows[1] == second else conflict.values[0],
-                f"conflicts with row {first} ({conflict.column} {conflict.values[0]!s} vs {conflict.values[1]!s}): "
+                _cell_text(second_value),
+                f"conflicts with row {first} ({conflict.column} {_cell_text(first_value)} there): "
                 f"both rows are equally specific and both apply to {' → '.join(conflict.key[:2])} {conflict.key[2]}; "
                 "make one more specific or give them the same value",
             )
         )
     return rules
+
+
+def _by_row(conflict) -> list[tuple[int, object]]:
+    """The two (row, value) pairs of a conflict, earlier row first."""
+    return sorted(zip(conflict.rows, conflict.values, strict=True), key=lambda pair: pair[0])
+
+
+def _cell_text(value: object) -> object:
+    """A resolved value as the user wrote it: yes/no for flags, numbers as numbers."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 def lane_table(rules: list[LaneRule]) -> WildcardTable:
@@ -389,14 +445,15 @@ def resolve_exposure_caps(
                 if conflict.rows in reported:
                     continue
                 reported.add(conflict.rows)
+                (first, first_value), (second, second_value) = _by_row(conflict)
                 problems.append(
                     Problem(
                         "exposure_caps",
-                        max(conflict.rows),
+                        second,
                         "max_share",
-                        conflict.values[1],
-                        f"conflicts with row {min(conflict.rows)} (max_share {conflict.values[0]}): both rows are equally "
-                        f"specific and both apply to {demand.country} / {demand.product} / {stage}",
+                        second_value,
+                        f"conflicts with row {first} (max_share {_cell_text(first_value)} there): both rows are "
+                        f"equally specific and both apply to {demand.country} / {demand.product} / {stage}",
                     )
                 )
             if "max_share" in resolved:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -20,13 +22,38 @@ HEADERS = {
 
 
 def write_case(path: Path, sheets: dict[str, list[list]], headers: dict[str, list[str]] | None = None) -> Path:
-    """Write ``sheets`` (name -> rows, header row from HEADERS unless given)."""
+    """Write ``sheets`` (name -> rows, header row from HEADERS unless given).
+
+    A sheet whose header is neither given nor in HEADERS gets no header row
+    (its rows, if any, start in row 1).
+    """
     workbook = Workbook()
     workbook.remove(workbook.active)
     for name, rows in sheets.items():
         ws = workbook.create_sheet(name)
-        ws.append((headers or {}).get(name, HEADERS.get(name)))
+        header = (headers or {}).get(name, HEADERS.get(name))
+        if header is not None:
+            ws.append(header)
         for row in rows:
             ws.append(list(row))
     workbook.save(path)
+    return path
+
+
+def patch_sheet_xml(path: Path, replacements: dict[bytes, bytes]) -> Path:
+    """Rewrite the worksheets' XML of ``path`` in place, replacing bytes.
+
+    For cell contents openpyxl cannot write, e.g. a stored ``NaN`` or ``INF``:
+    write a unique sentinel number with :func:`write_case`, then replace it.
+    """
+    original = path.with_name(path.name + ".orig")
+    shutil.move(path, original)
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                for old, new in replacements.items():
+                    data = data.replace(old, new)
+            target.writestr(item, data)
+    original.unlink()
     return path
