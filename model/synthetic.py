@@ -60,7 +60,7 @@ def synthetic_data(size: Size) -> ModelData:
     row = 2
     for k in range(len(stages)):
         for j in range(size.facilities_per_stage):
-            country = names[(j * 7 + k * 3) % len(names)]
+            country = names[(j + 3 * k) % len(names)]
             name = f"F{k}_{j:04d}"
             expandable = j % 4 == 1
             facilities[name] = Facility(
