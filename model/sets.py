@@ -137,42 +137,61 @@ def build_sets(data: ModelData) -> ModelSets:
     produced: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
     available: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
     activity_tags: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+    consumers: dict[tuple[str, str], list[int]] = defaultdict(list)  # node -> pairs drawing on it
+    for index, (_, process, facility) in enumerate(pairs):
+        for product in process.inputs:
+            consumers[facility.country, product].append(index)
     clean = frozenset()
-    changed = True
-    while changed:
-        changed = False
-        for facility_name, process, facility in pairs:
-            country = facility.country
-            options = {clean}
-            for product in process.inputs:
-                options = {a | b for a in options for b in available[country, product]}
-                if not options:
-                    break
-            new = options - activity_tags[facility_name, process.name]
-            if not new:
-                continue
-            changed = True
-            activity_tags[facility_name, process.name] |= new
-            for tag in new:
-                out = tag | {process.stage} if facility.restricted else tag
-                for product in process.outputs:
-                    if out in produced[country, product]:
+    # Worklist fixed point: a pair is looked at again only when a node it
+    # draws on gained a tag.
+    pending = list(range(len(pairs)))
+    queued = set(pending)
+    while pending:
+        index = pending.pop()
+        queued.discard(index)
+        facility_name, process, facility = pairs[index]
+        country = facility.country
+        options = {clean}
+        for product in process.inputs:
+            options = {a | b for a in options for b in available[country, product]}
+            if not options:
+                break
+        new = options - activity_tags[facility_name, process.name]
+        if not new:
+            continue
+        activity_tags[facility_name, process.name] |= new
+        for tag in new:
+            out = tag | {process.stage} if facility.restricted else tag
+            for product in process.outputs:
+                if out in produced[country, product]:
+                    continue
+                produced[country, product].add(out)
+                for node in [(country, product), *((d, product) for d in destinations[country, product])]:
+                    if out in available[node]:
                         continue
-                    produced[country, product].add(out)
-                    available[country, product].add(out)
-                    for destination in destinations[country, product]:
-                        available[destination, product].add(out)
+                    available[node].add(out)
+                    for waiting in consumers[node]:
+                        if waiting not in queued:
+                            queued.add(waiting)
+                            pending.append(waiting)
 
     stages = data.stages
     labels: dict[str, frozenset] = {}
+    names: dict[frozenset, str] = {}
+    sort_keys: dict[frozenset, tuple[int, str]] = {}
 
     def label(tag: frozenset) -> str:
-        name = tag_label(tag, stages)
-        labels.setdefault(name, tag)
+        name = names.get(tag)
+        if name is None:
+            name = names[tag] = tag_label(tag, stages)
+            labels[name] = tag
         return name
 
     def ordered(tags: set[frozenset]) -> list[frozenset]:
-        return sorted(tags, key=lambda t: (len(t), tag_label(t, stages)))
+        for tag in tags:
+            if tag not in sort_keys:
+                sort_keys[tag] = (len(tag), label(tag))
+        return sorted(tags, key=sort_keys.__getitem__)
 
     activity = []
     needed: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
