@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import xlsxwriter
 
 from model.cli import main
 from model.synthetic import Size, synthetic_data, write_data_workbook
@@ -52,11 +53,11 @@ def test_failed_write_keeps_previous_results_and_leaves_no_temporary_file(tmp_pa
     output = tmp_path / "out.xlsx"
     output.write_bytes(b"previous results")
 
-    def disk_full(self, filename):
-        Path(filename).write_bytes(b"half a workbook")
+    def disk_full(self):
+        Path(self.filename).write_bytes(b"half a workbook")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", disk_full)
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", disk_full)
     assert main([str(source), "-o", str(output)]) == 1
     assert output.read_bytes() == b"previous results"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.xlsx", "out.xlsx"]
