@@ -1,7 +1,7 @@
 """Hand the Pyomo model to HiGHS in memory and solve it.
 
-Route: Pyomo's linear standard-form compiler turns the model into sparse
-matrices (no LP file), which are passed to ``highspy`` directly.  The default
+Route: the model's linear expressions are read into sparse matrices
+(:mod:`model.handoff`, no LP file), which are passed to ``highspy`` directly.  The default
 method is interior point with crossover (a basic solution, so duals are
 exact), with one thread.
 
@@ -30,6 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from .errors import SolverError
+from .handoff import standard_form
 
 ZERO_OBJECTIVE = 1e-9  # t/yr: a phase whose objective is already this small is skipped
 FACE_TOLERANCE = 1e-9  # reduced costs and duals below this × max |objective| count as zero
@@ -80,13 +81,6 @@ def _quiet_stdout():
         os.close(devnull)
 
 
-def compile_model(model: pyo.ConcreteModel):
-    """Pyomo model → standard form (A x {≤,=,≥} b, bounds, c) in memory."""
-    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-
-    return LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
-
-
 def solve_model(
     model: pyo.ConcreteModel,
     exposure_weight: dict[int, float],
@@ -103,21 +97,13 @@ def solve_model(
     import highspy
 
     handoff_started = time.perf_counter()
-    form = compile_model(model)
-    columns = form.columns
-    n_cols = len(columns)
-    column_position = {id(var): i for i, var in enumerate(columns)}
-    row_position = {id(con): i for i, (con, _) in enumerate(form.rows)}
-
-    lower = np.array([0.0 if v.lb is None else v.lb for v in columns], dtype=float)
-    upper = np.array([np.inf if v.ub is None else v.ub for v in columns], dtype=float)
-    sense = np.array([multiplier for _, multiplier in form.rows], dtype=int)
-    rhs = np.asarray(form.rhs, dtype=float)
-    row_lower = np.where(sense <= 0, rhs, -np.inf)
-    row_upper = np.where(sense >= 0, rhs, np.inf)
-    cost = np.asarray(form.c.toarray()).ravel() if form.c.shape[0] else np.zeros(n_cols)
-    offset = float(form.c_offset[0]) if len(form.c_offset) else 0.0
-    matrix = form.A.tocsc()
+    form = standard_form(model)
+    n_cols = len(form.columns)
+    column_position = {id(var): i for i, var in enumerate(form.columns)}
+    row_position = {id(con): i for i, con in enumerate(form.rows)}
+    lower, upper = form.col_lower, form.col_upper
+    row_lower, row_upper = form.row_lower, form.row_upper
+    cost, offset, matrix = form.cost, form.offset, form.matrix
 
     with _quiet_stdout():
         highs = highspy.Highs()

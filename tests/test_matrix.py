@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from model.build import build_model
+from model.handoff import standard_form
 from model.matrix import build_matrix, solve_matrix
 from model.pipeline import load_data, solve_data
 from model.sets import build_sets
-from model.solve import compile_model
 from model.synthetic import Size, synthetic_data
 from tests.test_reference_cases import BASE_CASE
 
@@ -25,9 +25,10 @@ from tests.test_reference_cases import BASE_CASE
 )
 def test_same_size_and_objective(data):
     sets = build_sets(data)
-    form = compile_model(build_model(data, sets))
+    model = build_model(data, sets)
+    form = standard_form(model)
     lp = build_matrix(data, sets)
-    assert lp.shape == form.A.shape
-    assert len(lp.values) == form.A.nnz
+    assert form.matrix.shape == lp.shape
+    assert form.matrix.nnz == len(lp.values)
     objective, _, _ = solve_matrix(lp)
     assert solve_data(data).objective == pytest.approx(objective, rel=1e-9)
