@@ -73,11 +73,17 @@ class ModelSets:
     exports: list[tuple[str, str, str]]  # origin, product, tag with shipments
     expansion: list[str]  # facilities that may expand
     warnings: list[str] = field(default_factory=list)
+    _output_tags: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def output_tag(self, tag: str, stage: str, restricted: bool) -> str:
+        """Tag of the output of an activity drawing ``tag`` (memoised)."""
         if not restricted:
             return tag
-        return self.label(self.tags[tag] | {stage})
+        key = (tag, stage)
+        out = self._output_tags.get(key)
+        if out is None:
+            out = self._output_tags[key] = self.label(self.tags[tag] | {stage})
+        return out
 
     def label(self, tag: frozenset) -> str:
         return tag_label(tag, self.stages)
