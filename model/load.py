@@ -66,6 +66,28 @@ class WorkbookUnreadable(InputError):
         return self.message
 
 
+_OLE_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")  # compound file: encrypted .xlsx or old .xls
+
+
+def _why_unreadable(path: Path, error: Exception) -> str:
+    """Plain words for the commonest reasons a file is not a readable workbook."""
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(8)
+    except OSError as failure:
+        return f"the file cannot be opened ({failure.strerror or failure})"
+    if start == _OLE_SIGNATURE:
+        return (
+            "it is password-protected (encrypted) or an old-format .xls file under another name; "
+            "remove the password (File > Info > Protect Workbook) and save it as .xlsx"
+        )
+    if not start:
+        return "the file is empty"
+    if not start.startswith(b"PK"):
+        return "it is not a zip-based Excel file (a CSV or text file renamed .xlsx?)"
+    return str(error).strip() or type(error).__name__
+
+
 def sorted_problems(problems: list[Problem]) -> list[Problem]:
     """Problems in the order of the sheets, then of the rows (stable)."""
     order = {name: index for index, name in enumerate(SHEETS)}
@@ -192,10 +214,11 @@ def read_workbook(path: Path) -> RawWorkbook:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises its own error types
-        raise WorkbookUnreadable(path, str(error).strip() or type(error).__name__) from None
+        raise WorkbookUnreadable(path, _why_unreadable(path, error)) from None
 
     by_lower = {name.strip().lower(): name for name in workbook.sheet_names}
-    error_cells = _error_cells(path, {actual for lower, actual in by_lower.items() if lower in SHEETS})
+    hidden: dict[str, list[int]] = {}
+    error_cells = _error_cells(path, {actual for lower, actual in by_lower.items() if lower in SHEETS}, hidden)
     problems: list[Problem] = []
     notes: list[str] = []
     records: dict[str, list[Record]] = {}
@@ -211,7 +234,9 @@ def read_workbook(path: Path) -> RawWorkbook:
             continue
         present.add(spec.name)
         try:
-            rows = workbook.get_sheet_by_name(actual).to_python(skip_empty_area=False)
+            sheet = workbook.get_sheet_by_name(actual)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = sheet.merged_cell_ranges or []
         except Exception as error:  # a damaged sheet must not hide the others' problems
             problems.append(Problem(spec.name, None, None, None, f"the sheet cannot be read: {error}"))
             records[spec.name] = []
@@ -220,6 +245,22 @@ def read_workbook(path: Path) -> RawWorkbook:
             if row < len(rows) and is_blank(rows[row][column] if column < len(rows[row]) else None):
                 rows[row] = list(rows[row]) + [""] * (column + 1 - len(rows[row]))
                 rows[row][column] = error
+        for (first_row, first_col), (last_row, last_col) in merged:
+            header = [str(c).strip().lower() for c in rows[0]] if rows else []
+            name = header[first_col] if first_col < len(header) and header[first_col] else None
+            problems.append(
+                Problem(
+                    spec.name,
+                    first_row + 1,
+                    name,
+                    None,
+                    f"cells {_reference(first_row, first_col)}:{_reference(last_row, last_col)} are merged; "
+                    "unmerge them and fill every cell of the table",
+                )
+            )
+        if hidden.get(actual):
+            shown = ", ".join(str(r) for r in hidden[actual][:10]) + (" ..." if len(hidden[actual]) > 10 else "")
+            notes.append(f"sheet '{spec.name}' rows {shown} are hidden in Excel; they were read like every other row")
         records[spec.name] = _sheet_records(spec, rows, problems)
     raw = RawWorkbook(path=path, records=records, present=present, warnings=notes)
     if problems:
@@ -292,10 +333,13 @@ _XML_ERROR_CELL = re.compile(
 _CELL_REFERENCE = re.compile(r"^([A-Z]+)(\d+)$")
 
 
-def _error_cells(path: Path, sheets: set[str]) -> dict[str, dict[tuple[int, int], ExcelError]]:
+def _error_cells(
+    path: Path, sheets: set[str], hidden: dict[str, list[int]] | None = None
+) -> dict[str, dict[tuple[int, int], ExcelError]]:
     """Cells of ``sheets`` holding an Excel error or an uncomputed formula, by 0-based (row, column).
 
     Read straight from the .xlsx XML (calamine gives such cells as blank).
+    Excel row numbers of hidden rows are collected into ``hidden`` by sheet.
     A formula whose saved result is an empty text (``=IF(..., "", ...)``)
     is a legitimately blank cell.  Best effort: anything unexpected gives no
     error cells, never a failure.
@@ -318,6 +362,8 @@ def _error_cells(path: Path, sheets: set[str]) -> dict[str, dict[tuple[int, int]
                     continue
                 data = archive.read(target)
                 cells = found.setdefault(name, {})
+                if hidden is not None and b'hidden="1"' in data:
+                    hidden[name] = [int(r) for r in _XML_HIDDEN_ROW.findall(data)]
                 if _XML_ANY_FORMULA.search(data):  # most input sheets hold no formula at all
                     for attributes, formula, value in _XML_FORMULA_CELL.findall(data):
                         kind = dict(_XML_ATTRIBUTE.findall(attributes)).get(b"t")
@@ -330,6 +376,19 @@ def _error_cells(path: Path, sheets: set[str]) -> dict[str, dict[tuple[int, int]
             return found
     except Exception:  # a workbook calamine could open is still read; only this check is lost
         return {}
+
+
+_XML_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="1"')
+
+
+def _reference(row: int, column: int) -> str:
+    """A1-style name of the 0-based cell (row, column)."""
+    letters = ""
+    column += 1
+    while column:
+        column, remainder = divmod(column - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return f"{letters}{row + 1}"
 
 
 def _put(cells: dict[tuple[int, int], ExcelError], attributes: bytes, error: ExcelError) -> None:

@@ -56,7 +56,7 @@ def _add_charts(workbook, sheets: dict[str, pd.DataFrame]) -> None:
             }
         )
         chart.set_title({"name": "Annual cost by component (million USD/yr)"})
-        chart.set_x_axis({"num_format": '#,##0.0,,', "major_gridlines": {"visible": True}})
+        chart.set_x_axis({"num_format": "#,##0.0,,", "major_gridlines": {"visible": True}})
         chart.set_legend({"none": True})
         chart.set_size({"width": 720, "height": 360})
         workbook.get_worksheet_by_name("summary").insert_chart("E2", chart)

@@ -1007,3 +1007,44 @@ def test_output_not_xlsx(capsys, paths):
     Book().write(source)
     err = run_bad(capsys, source, output.with_suffix(".csv"))
     assert ".xlsx" in err
+
+
+def test_password_protected_file_is_explained(capsys, paths):
+    # An encrypted .xlsx is an OLE compound file, not a zip.
+    source, output = paths
+    source.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024))
+    err = run_bad(capsys, source, output)
+    assert "password-protected" in err and "save it as .xlsx" in err
+
+
+def test_csv_renamed_is_explained(capsys, paths):
+    source, output = paths
+    _text_file(source)
+    assert "CSV or text file renamed" in run_bad(capsys, source, output)
+
+
+def test_merged_cells_in_a_table(capsys, paths):
+    source, output = paths
+    Book().write(source)
+    workbook = load_workbook(source)
+    workbook["facilities"].merge_cells("C2:C3")  # capacity of rows 2 and 3
+    workbook.save(source)
+    err = run_bad(capsys, source, output)
+    assert_problem(err, ["sheet 'facilities'", "row 2", "column 'capacity'", "C2:C3", "merged"])
+
+
+def test_hidden_rows_are_read_with_a_warning(capsys, paths):
+    source, output = paths
+    Book().write(source)
+    workbook = load_workbook(source)
+    workbook["demand"].row_dimensions[2].hidden = True
+    workbook.save(source)
+    out, err = run_good(capsys, source, output)
+    assert "sheet 'demand' rows 2 are hidden" in err
+    assert "USA" in out  # the hidden demand row was solved
+
+
+def test_xlsm_is_accepted(capsys, tmp_path):
+    source = Book().write(tmp_path / "case.xlsm")
+    out, _ = run_good(capsys, source, tmp_path / "out.xlsx")
+    assert "Status: optimal" in out
