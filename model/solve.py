@@ -143,8 +143,16 @@ def solve_model(
     optimal = status == highspy.HighsModelStatus.kOptimal
     time_limited = status == highspy.HighsModelStatus.kTimeLimit
     solution = highs.getSolution()
+    if time_limited and not solution.value_valid:
+        raise SolverError(
+            f"HiGHS reached the time limit ({time_limit:g} s, setting solver_time_limit) before it found a "
+            "solution; raise the limit or leave it blank"
+        )
     if not optimal and not (time_limited and solution.value_valid):
-        raise SolverError(f"HiGHS did not solve the model: {status_text}")
+        raise SolverError(
+            f"HiGHS could not solve the model (it reported: {status_text}). This should not happen for a valid "
+            "workbook, since unmet demand is always allowed; please report it with the input workbook"
+        )
     objective = float(highs.getInfo().objective_function_value) + offset
     row_duals = np.array(solution.row_dual, dtype=float) if solution.dual_valid else np.zeros(lp.num_row_)
     values = np.array(solution.col_value, dtype=float)

@@ -104,3 +104,14 @@ def test_results_must_be_xlsx(tmp_path, name, capsys):
     source = write_case(tmp_path / "case.xlsx", ore_case())
     assert main([str(source), "-o", str(tmp_path / name)]) == 2
     assert ".xlsx" in capsys.readouterr().err
+
+
+def test_time_limit_without_a_solution_is_a_plain_failure(tmp_path, capsys):
+    data = synthetic_data(Size(countries=40, stages=4, products_per_stage=10, facilities_per_stage=400))
+    data.settings["solver_time_limit"] = 0.05
+    source = write_data_workbook(data, tmp_path / "case.xlsx")
+    output = tmp_path / "out.xlsx"
+    assert main([str(source), "-o", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert "time limit (0.05 s, setting solver_time_limit)" in err and "Traceback" not in err
+    assert not output.exists()
