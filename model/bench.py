@@ -208,7 +208,7 @@ def write_report(rows: list[dict], solver_lines: list[str], path: Path, solver: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="xs,s,m", help=f"comma-separated, from {', '.join(SIZES)}")
-    parser.add_argument("--solver", default="ipm", choices=["ipm", "simplex", "pdlp"])
+    parser.add_argument("--solver", default="auto", choices=["auto", "ipm", "simplex", "pdlp"])
     parser.add_argument("--solvers", action="store_true", help="also compare HiGHS methods on the largest size")
     parser.add_argument("--output", type=Path, default=Path("docs/performance.md"))
     parser.add_argument("--worker", choices=["highs", "pyomo"], help=argparse.SUPPRESS)

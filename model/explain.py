@@ -32,7 +32,7 @@ def unmet_by_row(data: ModelData) -> list[float]:
 
     sets = build_sets(data)
     model = build_model(data, sets)
-    result = solve_model(model, {}, [], method=str(data.settings.get("solver_method") or "ipm"))
+    result = solve_model(model, {}, [], method=str(data.settings.get("solver_method") or "auto"))
     return [result.value(model.v_unmet_demand[j]) for j in range(len(data.demands))]
 
 

@@ -212,17 +212,19 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     )
 
 
-def solve_matrix(lp: MatrixLP, method: str = "ipm", threads: int = 1) -> tuple[float, float, float]:
+def solve_matrix(lp: MatrixLP, method: str = "auto", threads: int = 1) -> tuple[float, float, float]:
     """Hand the matrices to HiGHS and solve; returns (objective, hand-off s, solve s)."""
     import time
 
     import highspy
     from scipy.sparse import coo_array
 
-    from .solve import _quiet_stdout
+    from .solve import SIMPLEX_BELOW_COLUMNS, _quiet_stdout
 
     started = time.perf_counter()
     n_rows, n_cols = lp.shape
+    if method == "auto":
+        method = "simplex" if n_cols < SIMPLEX_BELOW_COLUMNS else "ipm"
     matrix = coo_array((lp.values, (lp.rows, lp.cols)), shape=(n_rows, n_cols)).tocsc()
     with _quiet_stdout():
         highs = highspy.Highs()

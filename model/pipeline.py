@@ -76,12 +76,12 @@ def solve_data(
     }
     build_seconds = time.perf_counter() - started
     settings = data.settings
-    progress(f"Solving with HiGHS ({settings.get('solver_method') or 'ipm'}) ...")
+    progress(f"Solving with HiGHS (method {settings.get('solver_method') or 'auto'}) ...")
     result = solve_model(
         model,
         exposure_weight,
         list(model.v_relabel.values()),
-        method=str(settings.get("solver_method") or "ipm"),
+        method=str(settings.get("solver_method") or "auto"),
         threads=int(settings.get("threads") or 1),
         time_limit=settings.get("solver_time_limit"),
     )

@@ -273,10 +273,11 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec(
             "solver_method",
             "text",
-            "ipm",
+            "auto",
             "",
-            "HiGHS method: ipm (interior point + crossover), simplex or pdlp",
-            choices=("ipm", "simplex", "pdlp"),
+            "HiGHS method: auto (simplex below 200,000 columns, else interior point), simplex, ipm "
+            "(interior point + crossover) or pdlp",
+            choices=("auto", "simplex", "ipm", "pdlp"),
         ),
         SettingSpec("threads", "number", 1, "", "Solver threads", 1),
     )

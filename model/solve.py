@@ -32,6 +32,10 @@ import pyomo.environ as pyo
 from .errors import SolverError
 from .handoff import standard_form
 
+# Measured on the benchmark networks (docs/performance.md): dual simplex is
+# faster up to about 200k columns (1.6-1.9x at 5k-110k, even at 210k),
+# interior point with crossover beyond (1.5x at 750k).
+SIMPLEX_BELOW_COLUMNS = 200_000
 ZERO_OBJECTIVE = 1e-9  # t/yr: a phase whose objective is already this small is skipped
 FACE_TOLERANCE = 1e-9  # reduced costs and duals below this × max |objective| count as zero
 
@@ -85,7 +89,7 @@ def solve_model(
     model: pyo.ConcreteModel,
     exposure_weight: dict[int, float],
     relabel_vars: list,
-    method: str = "ipm",
+    method: str = "auto",
     threads: int = 1,
     time_limit: float | None = None,
 ) -> SolveResult:
@@ -105,6 +109,8 @@ def solve_model(
     row_lower, row_upper = form.row_lower, form.row_upper
     cost, offset, matrix = form.cost, form.offset, form.matrix
 
+    if method == "auto":
+        method = "simplex" if n_cols < SIMPLEX_BELOW_COLUMNS else "ipm"
     with _quiet_stdout():
         highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)

@@ -98,7 +98,7 @@ def synthetic_data(size: Size) -> ModelData:
         lanes.append(LaneRule(names[1], names[2], "*", None, None, False, None, 4))
     return ModelData(
         case_name=f"synthetic_{size.countries}x{size.stages}x{n}x{size.facilities_per_stage}",
-        settings={"unmet_demand_penalty": 1e5, "default_transport_cost": 8.0, "solver_method": "ipm", "threads": 1},
+        settings={"unmet_demand_penalty": 1e5, "default_transport_cost": 8.0, "solver_method": "auto", "threads": 1},
         countries=countries,
         products=products,
         stages=stages,
