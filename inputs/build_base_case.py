@@ -7,7 +7,7 @@ Run from the repository root::
     python inputs/build_base_case.py -o other.xlsx
 
 Every number below is a ``V(value, source, note)``: ``source`` names the
-source IDs of ``/work/shared/reference/rare_earth_facts.md`` (S1 ... S88),
+source IDs of ``../shared/reference/rare_earth_facts.md`` (S1 ... S88),
 ``DERIVED`` parts are computed from cited figures (method in the note), and
 ``ESTIMATE`` marks a gap in the facts filled by judgement (reasoning in the
 note). The workbook gets a ``sources`` sheet with one line per number, and a
