@@ -27,6 +27,8 @@ from .validate import validate
 from .variables import keyed
 from .verify import Verification, verify_solution
 
+EXPLAIN_UP_TO_VARIABLES = 300_000  # above this, explanations (4 more solves) only on request
+
 
 @dataclass
 class RunOutcome:
@@ -111,9 +113,22 @@ def solve_data(
     report = build_report(data, sets, solution, summary, trailer)
     unmet = solution.unmet.sort_values("demand")["value"].tolist()
     explained = time.perf_counter()
-    if any(value > 1e-6 for value in unmet):
+    explain = str(settings.get("explain_unmet") or "auto")
+    short = any(value > 1e-6 for value in unmet)
+    variables = len(result.column_values)
+    notes = list(result.notes)
+    if short and explain == "auto" and variables > EXPLAIN_UP_TO_VARIABLES:
+        explain = "no"
+        notes.append(
+            f"unmet demand was not explained: the model has {variables:,} variables and each explanation takes "
+            "four more solves; set explain_unmet = yes in the settings sheet to have them anyway"
+        )
+    if short and explain != "no":
         progress("Some demand is unmet: re-solving with limits relaxed to explain why ...")
-    report.add_sheet("explanations", explain_unmet(data, unmet), before="legend")
+        explanations = explain_unmet(data, unmet)
+    else:
+        explanations = explain_unmet(data, [0.0] * len(unmet))  # the empty sheet, same columns
+    report.add_sheet("explanations", explanations, before="legend")
     explain_seconds = time.perf_counter() - explained
     timings = {
         "sets": sets_done - started,
@@ -126,7 +141,7 @@ def solve_data(
         "report": time.perf_counter() - verified - explain_seconds,
         "explain": explain_seconds,
     }
-    warnings = list(data.warnings) + numeric_warnings(data) + list(sets.warnings) + list(result.notes)
+    warnings = list(data.warnings) + numeric_warnings(data) + list(sets.warnings) + notes
     return RunOutcome(
         data=data,
         sets=sets,

@@ -280,6 +280,14 @@ SETTINGS: dict[str, SettingSpec] = {
             choices=("auto", "simplex", "ipm", "pdlp"),
         ),
         SettingSpec("threads", "number", 1, "", "Solver threads", 1),
+        SettingSpec(
+            "explain_unmet",
+            "text",
+            "auto",
+            "",
+            "Re-solve to explain unmet demand: auto (up to 300,000 variables), yes or no",
+            choices=("auto", "yes", "no"),
+        ),
     )
 }
 

@@ -1,9 +1,10 @@
 """Hand the Pyomo model to HiGHS in memory and solve it.
 
-Route: the model's linear expressions are read into sparse matrices
-(:mod:`model.handoff`, no LP file), which are passed to ``highspy`` directly.  The default
-method is interior point with crossover (a basic solution, so duals are
-exact), with one thread.
+Route: Pyomo's standard-form compiler turns the model into sparse matrices
+(:mod:`model.handoff`, no LP file), which are passed to ``highspy`` directly.
+The default method, ``auto``, is dual simplex below 200,000 columns and
+interior point with crossover above; both end in a basic solution, so the
+duals are exact.  One thread unless the ``threads`` setting says otherwise.
 
 Three solves, lexicographic, on the same HiGHS instance:
 
@@ -33,7 +34,7 @@ from .errors import SolverError
 from .handoff import standard_form
 
 # Measured on the benchmark networks (docs/performance.md): dual simplex is
-# faster up to about 200k columns (1.6-1.9x at 5k-110k, even at 210k),
+# faster up to about 200k columns (1.6-1.9x at 5k-110k, even at 210k);
 # interior point with crossover beyond (1.5x at 750k).
 SIMPLEX_BELOW_COLUMNS = 200_000
 ZERO_OBJECTIVE = 1e-9  # t/yr: a phase whose objective is already this small is skipped

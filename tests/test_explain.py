@@ -49,3 +49,18 @@ def test_penalty_below_cost_is_explained(solve):
     outcome = solve(case)
     assert outcome.objective == pytest.approx(40 * 10 + 30 * 12)
     assert "unmet penalty (12 USD/t)" in reason(outcome, country="A")
+
+
+def test_explanations_can_be_switched_off(solve):
+    case = ore_case(b_capacity=10, settings=[["explain_unmet", "no"]])
+    outcome = solve(case)
+    assert row_of(outcome.report.sheets["deliveries"], country="A")["unmet"] == pytest.approx(20.0)
+    assert len(outcome.report.sheets["explanations"]) == 0
+    assert list(outcome.report.sheets["explanations"].columns) == [
+        "country",
+        "product",
+        "quantity",
+        "unmet",
+        "reason",
+        "input_rows",
+    ]
