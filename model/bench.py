@@ -1,6 +1,6 @@
 """Benchmark: the product's Pyomo route against the same LP handed to HiGHS alone.
 
-    python -m model.bench                         # default sizes, writes docs/performance.md
+    python -m model.bench                         # default sizes, writes results/benchmark.md
     python -m model.bench --sizes xs,s --solvers  # also compare HiGHS methods
 
 For each size a synthetic case (:mod:`model.synthetic`) is written as an input
@@ -202,6 +202,7 @@ def write_report(rows: list[dict], solver_lines: list[str], path: Path, solver: 
             *solver_lines,
             "",
         ]
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="xs,s,m", help=f"comma-separated, from {', '.join(SIZES)}")
     parser.add_argument("--solver", default="auto", choices=["auto", "ipm", "simplex", "pdlp"])
     parser.add_argument("--solvers", action="store_true", help="also compare HiGHS methods on the largest size")
-    parser.add_argument("--output", type=Path, default=Path("docs/performance.md"))
+    parser.add_argument("--output", type=Path, default=Path("results/benchmark.md"))
     parser.add_argument("--worker", choices=["highs", "pyomo"], help=argparse.SUPPRESS)
     parser.add_argument("--workbook", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
