@@ -43,8 +43,8 @@ SIZES: dict[str, Size] = {
         countries=170,
         stages=4,
         products_per_stage=30,
-        facilities_per_stage=8000,
-        processes_per_facility=3,
+        facilities_per_stage=7000,
+        processes_per_facility=4,
         demand_countries=12,
     ),
 }
