@@ -1,6 +1,6 @@
 """Benchmark: the product's Pyomo route against the same LP handed to HiGHS alone.
 
-    python -m model.bench                         # default sizes, writes results/benchmark.md
+    python -m model.bench                         # default sizes, updates docs/performance.md
     python -m model.bench --sizes xs,s --solvers  # also compare HiGHS methods
 
 For each size a synthetic case (:mod:`model.synthetic`) is written as an input
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -178,32 +179,32 @@ def write_report(rows: list[dict], solver_lines: list[str], path: Path, solver: 
     import pyomo
 
     lines = [
-        "# Performance",
-        "",
-        f"Measured {time.strftime('%Y-%m-%d')} with `python -m model.bench` on {platform.machine()}, "
-        f"{platform.processor() or 'unknown CPU'}, Python {platform.python_version()}, Pyomo {pyomo.version.version}, "
-        f"highspy {getattr(highspy, '__version__', '?')}, method `{solver}`, one thread.",
-        "",
-        "Each size is a synthetic case (`model/synthetic.py`), solved once by each route in its own process. "
-        "*HiGHS alone* builds the identical LP directly as sparse matrices (`model/matrix.py`). "
-        "Preparation = index sets + model build + hand-off to HiGHS. Ratios are to the HiGHS-alone run of the "
-        "same size in the same session.",
+        f"Latest run: {time.strftime('%Y-%m-%d')}, `python -m model.bench`, {platform.machine()} "
+        f"{platform.processor() or ''} ({os.cpu_count()} cores), Python {platform.python_version()}, "
+        f"Pyomo {pyomo.version.version}, highspy {getattr(highspy, '__version__', '?')}, method `{solver}`, "
+        "one thread. Ratios are to the HiGHS-alone run of the same size in the same session.",
         "",
         HEADER,
         *(_line(row) for row in rows),
         "",
     ]
     if solver_lines:
-        lines += [
-            "## HiGHS methods on the same LP",
-            "",
-            "| size | method | solve | ÷ ipm | objective |",
-            "|---|---|---|---|---|",
-            *solver_lines,
-            "",
-        ]
+        lines += ["| size | method | solve | ÷ ipm | objective |", "|---|---|---|---|---|", *solver_lines, ""]
+    block = "\n".join(lines)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if MARK_START in text and MARK_END in text:
+        # Keep the page's prose; replace only the measured block.
+        before, rest = text.split(MARK_START, 1)
+        after = rest.split(MARK_END, 1)[1]
+        text = f"{before}{MARK_START}\n{block}\n{MARK_END}{after}"
+    else:
+        text = f"# Performance\n\n{MARK_START}\n{block}\n{MARK_END}\n"
+    path.write_text(text, encoding="utf-8")
+
+
+MARK_START = "<!-- benchmark:start (written by python -m model.bench) -->"
+MARK_END = "<!-- benchmark:end -->"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="xs,s,m", help=f"comma-separated, from {', '.join(SIZES)}")
     parser.add_argument("--solver", default="auto", choices=["auto", "ipm", "simplex", "pdlp"])
     parser.add_argument("--solvers", action="store_true", help="also compare HiGHS methods on the largest size")
-    parser.add_argument("--output", type=Path, default=Path("results/benchmark.md"))
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("docs/performance.md"),
+        help="page to write; its measured block is replaced, the prose around it kept (default: %(default)s)",
+    )
     parser.add_argument("--worker", choices=["highs", "pyomo"], help=argparse.SUPPRESS)
     parser.add_argument("--workbook", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
