@@ -37,6 +37,13 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def row_list(rows, limit: int = 6) -> str:
+    """'2, 5, 9 and 3 more': Excel row numbers for a message, sorted, without repeats."""
+    rows = sorted(set(rows))
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
 class InputError(Exception):
     """The input cannot be used; carries every problem found."""
 

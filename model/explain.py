@@ -20,6 +20,7 @@ from collections import defaultdict
 import pandas as pd
 
 from .data import ModelData
+from .errors import row_list
 from .sets import build_sets
 
 SMALL = 1e-6
@@ -59,12 +60,6 @@ def with_high_penalties(data: ModelData) -> ModelData:
     """Unmet demand a thousand times dearer: shows shortfalls that are merely cheaper than supply."""
     demands = [dataclasses.replace(d, unmet_penalty=d.unmet_penalty * 1e3) for d in data.demands]
     return dataclasses.replace(data, demands=demands)
-
-
-def _rows(items: list[int], limit: int = 6) -> str:
-    items = sorted(set(items))
-    shown = ", ".join(str(i) for i in items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
@@ -110,13 +105,13 @@ def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
                 f"would be delivered; facilities outside restricted countries can make at most "
                 f"{sum(own.values()):,.1f} t/yr of {demand.product} with all their capacity and expansions, "
                 f"for every consumer together (facilities rows "
-                f"{_rows([data.facilities[n].row for n in own]) or 'none'})"
+                f"{row_list([data.facilities[n].row for n in own]) or 'none'})"
             )
         if relaxed["trade"][j] < unmet[j] - SMALL:
             banned = [r.row for r in data.lane_rules if r.allowed is False or r.max_flow is not None]
             reasons.append(
                 f"bans and quotas block supply: without them {unmet[j] - relaxed['trade'][j]:,.1f} t more "
-                f"would be delivered (lanes rows {_rows(banned)})"
+                f"would be delivered (lanes rows {row_list(banned)})"
             )
             rows += [f"lanes row {r}" for r in banned]
         if not reasons:

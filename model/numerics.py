@@ -9,16 +9,12 @@ a run; they name the sheet and rows so the analyst can look.
 from __future__ import annotations
 
 from .data import ModelData
+from .errors import row_list
 
 LARGE_COST = 1e9  # USD per tonne or per unit: above any rare-earth price
 LARGE_QUANTITY = 1e9  # t/yr: above world production of anything here
 RECIPE_RANGE = 1e5  # largest / smallest coefficient of one recipe
 LARGE_PENALTY = 1e12
-
-
-def _rows(rows: list[int]) -> str:
-    rows = sorted(set(rows))
-    return ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
 
 
 def numeric_warnings(data: ModelData) -> list[str]:
@@ -27,33 +23,34 @@ def numeric_warnings(data: ModelData) -> list[str]:
     costly = [fp.row for fp in data.facility_processes if fp.unit_cost > LARGE_COST]
     if costly:
         notes.append(
-            f"facility_processes rows {_rows(costly)}: unit_cost above {LARGE_COST:,.0f} USD per unit — "
+            f"facility_processes rows {row_list(costly)}: unit_cost above {LARGE_COST:,.0f} USD per unit — "
             "check the unit (USD per tonne of activity)"
         )
     expensive = [f.row for f in data.facilities.values() if f.expansion_cost > LARGE_COST]
     if expensive:
         notes.append(
-            f"facilities rows {_rows(expensive)}: expansion_cost above {LARGE_COST:,.0f} USD per unit of capacity"
+            f"facilities rows {row_list(expensive)}: expansion_cost above {LARGE_COST:,.0f} USD per unit of capacity"
         )
     huge = [f.row for f in data.facilities.values() if max(f.capacity, f.expansion_max) > LARGE_QUANTITY]
     if huge:
         notes.append(
-            f"facilities rows {_rows(huge)}: capacity above {LARGE_QUANTITY:,.0f} a year — kilograms instead of tonnes?"
+            f"facilities rows {row_list(huge)}: capacity above {LARGE_QUANTITY:,.0f} a year — "
+            "kilograms instead of tonnes?"
         )
     demand = [d.row for d in data.demands if d.quantity > LARGE_QUANTITY]
     if demand:
         notes.append(
-            f"demand rows {_rows(demand)}: quantity above {LARGE_QUANTITY:,.0f} t/yr — kilograms instead of tonnes?"
+            f"demand rows {row_list(demand)}: quantity above {LARGE_QUANTITY:,.0f} t/yr — kilograms instead of tonnes?"
         )
     penalty = [d.row for d in data.demands if d.unmet_penalty > LARGE_PENALTY]
     if penalty:
         notes.append(
-            f"demand rows {_rows(penalty)}: unmet_penalty above {LARGE_PENALTY:,.0f} USD/t makes the other costs "
+            f"demand rows {row_list(penalty)}: unmet_penalty above {LARGE_PENALTY:,.0f} USD/t makes the other costs "
             "numerically negligible; 1e6 is usually enough"
         )
     lanes = [r.row for r in data.lane_rules if (r.transport_cost or 0) > LARGE_COST]
     if lanes:
-        notes.append(f"lanes rows {_rows(lanes)}: transport_cost above {LARGE_COST:,.0f} USD/t")
+        notes.append(f"lanes rows {row_list(lanes)}: transport_cost above {LARGE_COST:,.0f} USD/t")
     for process in data.processes.values():
         coefficients = [*process.inputs.values(), *process.outputs.values()]
         if max(coefficients) / min(coefficients) > RECIPE_RANGE:
