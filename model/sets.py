@@ -30,7 +30,7 @@ demand row).  Its lane columns are resolved rule by rule (see
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from .data import ModelData
@@ -149,11 +149,14 @@ def build_sets(data: ModelData) -> ModelSets:
             consumers[facility.country, product].append(index)
     clean = frozenset()
     # Worklist fixed point: a pair is looked at again only when a node it
-    # draws on gained a tag.
-    pending = list(range(len(pairs)))
+    # draws on gained a tag.  First-in first-out, starting in chain order
+    # (stages as listed), so that most pairs see all their inputs' tags the
+    # first time they are looked at.
+    stage_rank = {stage: rank for rank, stage in enumerate(data.stages)}
+    pending = deque(sorted(range(len(pairs)), key=lambda i: stage_rank[pairs[i][1].stage]))
     queued = set(pending)
     while pending:
-        index = pending.pop()
+        index = pending.popleft()
         queued.discard(index)
         facility_name, process, facility = pairs[index]
         country = facility.country
