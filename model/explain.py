@@ -15,7 +15,6 @@ remaining supply) rather than a hard limit.
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 
 import pandas as pd
 
@@ -62,8 +61,13 @@ def with_high_penalties(data: ModelData) -> ModelData:
     return dataclasses.replace(data, demands=demands)
 
 
-def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
-    """One row per demand row with unmet demand: country, product, quantity, unmet, reason."""
+def explain_unmet(data: ModelData, unmet: list[float], capacity_value: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per demand row with unmet demand: country, product, quantity, unmet, reason.
+
+    ``capacity_value``: USD/yr saved per extra unit of each facility's
+    capacity in the original solution (−dual); the full facilities with the
+    highest values are named as the bottlenecks.
+    """
     short = [j for j, value in enumerate(unmet) if value > SMALL]
     if not short:
         return pd.DataFrame(columns=["country", "product", "quantity", "unmet", "reason", "input_rows"])
@@ -73,13 +77,10 @@ def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
         "trade": unmet_by_row(without_trade_limits(data)) if data.lane_rules else unmet,
         "penalty": unmet_by_row(with_high_penalties(data)),
     }
-    # product -> {facility: most it can make of the product at full capacity, t/yr}
-    most: dict[str, dict[str, float]] = defaultdict(dict)
-    for pair in data.facility_processes:
-        facility = data.facilities[pair.facility]
-        for product, coef in data.processes[pair.process].outputs.items():
-            ceiling = coef * (facility.capacity + facility.expansion_max)
-            most[product][facility.name] = max(most[product].get(facility.name, 0.0), ceiling)
+    bottlenecks = sorted(
+        ((value, name) for name, value in (capacity_value or {}).items() if value > SMALL),
+        key=lambda item: (-item[0], item[1]),
+    )
     records = []
     for j in short:
         demand = data.demands[j]
@@ -99,14 +100,15 @@ def explain_unmet(data: ModelData, unmet: list[float]) -> pd.DataFrame:
             )
             rows += [c.source for c in caps if c.source.startswith("exposure_caps")]
         if relaxed["capacity"][j] < unmet[j] - SMALL:
-            own = {n: t for n, t in most[demand.product].items() if not data.facilities[n].restricted}
+            named = ", ".join(
+                f"{name} (facilities row {data.facilities[name].row}, {value:,.0f} USD/yr per extra unit)"
+                for value, name in bottlenecks[:4]
+            )
             reasons.append(
                 f"capacity is short: with unlimited capacity {unmet[j] - relaxed['capacity'][j]:,.1f} t more "
-                f"would be delivered; facilities outside restricted countries can make at most "
-                f"{sum(own.values()):,.1f} t/yr of {demand.product} with all their capacity and expansions, "
-                f"for every consumer together (facilities rows "
-                f"{row_list([data.facilities[n].row for n in own]) or 'none'})"
+                "would be delivered" + (f"; the full facilities worth expanding first: {named}" if named else "")
             )
+            rows += [f"facilities row {data.facilities[name].row}" for _, name in bottlenecks[:4]]
         if relaxed["trade"][j] < unmet[j] - SMALL:
             banned = [r.row for r in data.lane_rules if r.allowed is False or r.max_flow is not None]
             reasons.append(

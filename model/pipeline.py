@@ -125,7 +125,8 @@ def solve_data(
         )
     if short and explain != "no":
         progress("Some demand is unmet: re-solving with limits relaxed to explain why ...")
-        explanations = explain_unmet(data, unmet)
+        capacity_value = {name: -dual for name, dual in solution.duals["capacity_constraint"].items()}
+        explanations = explain_unmet(data, unmet, capacity_value)
     else:
         explanations = explain_unmet(data, [0.0] * len(unmet))  # the empty sheet, same columns
     report.add_sheet("explanations", explanations, before="legend")

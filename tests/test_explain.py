@@ -28,10 +28,11 @@ def test_cap_is_named_with_its_row(solve):
 
 def test_capacity_shortage_is_named_with_the_facilities(solve):
     # A 40 + B 10 = 50 t for a demand of 70 t: 20 t unmet, capacity alone is the reason.
+    # One more unit at A saves the penalty 1000 for a cost of 10: 990; at B 1000 − 20 = 980.
     text = reason(solve(ore_case(b_capacity=10)), country="A")
     assert "20.0 t unmet" in text
-    assert "capacity is short" in text and "at most 50.0 t/yr of ore" in text
-    assert "facilities rows 2, 3" in text
+    assert "capacity is short" in text
+    assert "mine A (facilities row 2, 990 USD/yr per extra unit), mine B (facilities row 3, 980 USD/yr" in text
     assert "exposure caps" not in text and "bans" not in text
 
 
