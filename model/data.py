@@ -28,10 +28,6 @@ class Process:
     inputs: dict[str, float]
     outputs: dict[str, float]
 
-    @property
-    def is_source(self) -> bool:
-        return not self.inputs
-
 
 @dataclass(frozen=True)
 class Facility:
@@ -108,7 +104,3 @@ class ModelData:
     lane_rules: list[LaneRule]
     default_transport_cost: float
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def unmet_demand_penalty(self) -> float:
-        return float(self.settings["unmet_demand_penalty"])

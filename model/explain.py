@@ -23,6 +23,12 @@ from .errors import row_list
 from .sets import build_sets
 
 SMALL = 1e-6
+EXPLANATION_COLUMNS = ["country", "product", "quantity", "unmet", "reason", "input_rows"]
+
+
+def no_explanations() -> pd.DataFrame:
+    """The explanations sheet when nothing needs explaining (same columns)."""
+    return pd.DataFrame(columns=EXPLANATION_COLUMNS)
 
 
 def unmet_by_row(data: ModelData) -> list[float]:
@@ -70,7 +76,7 @@ def explain_unmet(data: ModelData, unmet: list[float], capacity_value: dict[str,
     """
     short = [j for j, value in enumerate(unmet) if value > SMALL]
     if not short:
-        return pd.DataFrame(columns=["country", "product", "quantity", "unmet", "reason", "input_rows"])
+        return no_explanations()
     relaxed = {
         "caps": unmet_by_row(without_caps(data)) if data.exposure_caps else unmet,
         "capacity": unmet_by_row(without_capacity_limits(data)),
@@ -123,4 +129,4 @@ def explain_unmet(data: ModelData, unmet: list[float], capacity_value: dict[str,
             f"{unmet[j]:,.1f} t unmet: " + "; ".join(reasons) + "."
         )
         records.append((demand.country, demand.product, demand.quantity, unmet[j], text, "; ".join(rows)))
-    return pd.DataFrame(records, columns=["country", "product", "quantity", "unmet", "reason", "input_rows"])
+    return pd.DataFrame(records, columns=EXPLANATION_COLUMNS)

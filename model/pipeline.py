@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from .data import ModelData
 from .errors import VerificationError
-from .explain import explain_unmet
+from .explain import explain_unmet, no_explanations
 from .extract import Solution, extract_solution
 from .load import read_workbook
 from .numerics import numeric_warnings
@@ -128,7 +128,7 @@ def solve_data(
         capacity_value = {name: -dual for name, dual in solution.duals["capacity_constraint"].items()}
         explanations = explain_unmet(data, unmet, capacity_value)
     else:
-        explanations = explain_unmet(data, [0.0] * len(unmet))  # the empty sheet, same columns
+        explanations = no_explanations()
     report.add_sheet("explanations", explanations, before="legend")
     explain_seconds = time.perf_counter() - explained
     timings = {

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from .constraints.exposure import exposed
 from .data import ModelData
 from .extract import Solution
 from .schema import ANY_STAGE
 from .sets import ModelSets
 from .sourcing import trace_sources
-from .verify import cost_components
+from .verify import cost_components, delivered_and_exposed
 
 BINDING_TOLERANCE = 1e-6
 SHARE_POINT = 0.01  # one percentage point of share
@@ -46,13 +44,7 @@ def _yes(flag: bool) -> str:
 def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tuple[pd.DataFrame, dict]:
     """One row per demand row: delivered, unmet, exposure shares, marginal cost."""
     stage_columns = [ANY_STAGE, *data.stages]
-    exposure = {(j, s): 0.0 for j in range(len(data.demands)) for s in stage_columns}
-    delivered = np.zeros(len(data.demands))
-    for index, tag, value in solution.delivery[["demand", "tag", "value"]].itertuples(index=False):
-        delivered[index] += value
-        for stage in stage_columns:
-            if exposed(sets.tags[tag], stage):
-                exposure[index, stage] += value
+    delivered, exposure = delivered_and_exposed(data, sets, solution)
     unmet = dict(solution.unmet[["demand", "value"]].itertuples(index=False))
     demand_dual = solution.duals["demand_constraint"]
     cap_dual = solution.duals["exposure_cap_constraint"]

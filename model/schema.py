@@ -291,7 +291,6 @@ SETTINGS: dict[str, SettingSpec] = {
     )
 }
 
-FREE_SETTINGS = ("case_name", "year", "currency", "source")
 # Sheets an input workbook may carry for people, read by nobody: no warning.
 DOCUMENTATION_SHEETS = ("sources", "notes", "readme", "legend")
 

@@ -54,7 +54,6 @@ class Trade:
     tariff_rate: float  # fraction of product value
     tariff_cost: float  # USD/t = tariff_rate × value
     max_flow: float | None  # t/yr quota, None = unlimited
-    rows: tuple[int, ...]  # lanes rows that decided any column
 
 
 @dataclass
@@ -124,7 +123,6 @@ def resolve_trades(data: ModelData) -> dict[tuple[str, str, str], Trade]:
                     tariff_rate,
                     tariff_rate * data.products[product].value,
                     max_flow,
-                    tuple(sorted({row for _, row in resolved.values() if row})),
                 )
     return trades
 

@@ -63,10 +63,6 @@ class SolveResult:
         position = self.column_position.get(id(var))
         return 0.0 if position is None else float(self.column_values[position])
 
-    def dual(self, constraint) -> float:
-        position = self.row_position.get(id(constraint))
-        return 0.0 if position is None else float(self.row_duals[position])
-
 
 @contextlib.contextmanager
 def _quiet_stdout():

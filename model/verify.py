@@ -72,6 +72,24 @@ def total_cost(components: dict[str, float]) -> float:
     return sum(v for k, v in components.items() if k != "surplus_credit") - components["surplus_credit"]
 
 
+def delivered_and_exposed(
+    data: ModelData, sets: ModelSets, solution: Solution
+) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
+    """Per demand row: t/yr delivered, and t/yr exposed at each stage and at ``any``.
+
+    exposed[j, s] = Σ_{t ∋ s} delivery[j, t];  exposed[j, any] = Σ_{t ≠ ∅} delivery[j, t].
+    """
+    stages = [ANY_STAGE, *data.stages]
+    delivered = {j: 0.0 for j in range(len(data.demands))}
+    exposure = {(j, s): 0.0 for j in delivered for s in stages}
+    for index, tag, value in solution.delivery[["demand", "tag", "value"]].itertuples(index=False):
+        delivered[index] += value
+        for stage in stages:
+            if exposed(sets.tags[tag], stage):
+                exposure[index, stage] += value
+    return delivered, exposure
+
+
 def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, objective: float) -> Verification:
     """Every invariant of SPEC.md's model, recomputed from the tables."""
     result = Verification()
@@ -123,15 +141,10 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
             result.check(f"relabelling {source} → {target} of {product} in {country} lowers exposure", value, 1.0)
         outflow[country, product, source] += value
         inflow[country, product, target] += value
-    delivered: dict[int, float] = defaultdict(float)
-    exposure: dict[tuple[int, str], float] = defaultdict(float)
     for index, tag, value in solution.delivery[["demand", "tag", "value"]].itertuples(index=False):
         demand = data.demands[index]
         outflow[demand.country, demand.product, tag] += value
-        delivered[index] += value
-        for stage in [*data.stages, ANY_STAGE]:
-            if exposed(sets.tags[tag], stage):
-                exposure[index, stage] += value
+    delivered, exposure = delivered_and_exposed(data, sets, solution)
     for country, product, tag, value in solution.surplus[["country", "product", "tag", "value"]].itertuples(
         index=False
     ):
