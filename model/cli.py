@@ -12,8 +12,8 @@ import time
 import traceback
 from pathlib import Path
 
-from .errors import InputError, SolverError, VerificationError
-from .load import WorkbookUnreadable
+from model.errors import InputError, SolverError, VerificationError
+from model.workbook.read import WorkbookUnreadable
 
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(source: Path, output: Path, exposure_cap: float | None) -> int:
-    from .numerics import numeric_warnings
-    from .pipeline import load_data, run_metadata, solve_data
-    from .write import write_results
+    from model.pipeline import load_data, run_metadata, solve_data
+    from model.workbook.numerics import numeric_warnings
+    from model.workbook.write import write_results
 
     started = time.perf_counter()
     _say(f"Reading {source} ...")

@@ -14,18 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
-from .data import ModelData
-from .errors import VerificationError
-from .explain import explain_unmet, no_explanations
-from .extract import Solution, extract_solution
-from .load import read_workbook
-from .numerics import numeric_warnings
-from .report import Report, build_report
-from .sets import ModelSets, build_sets
-from .validate import validate
-from .variables import keyed
-from .verify import Verification, verify_solution
+from model import __version__
+from model.data import ModelData
+from model.errors import VerificationError
+from model.formulation.sets import ModelSets, build_sets
+from model.formulation.variables import keyed
+from model.results.explain import explain_unmet, no_explanations
+from model.results.extract import Solution, extract_solution
+from model.results.report import Report, build_report
+from model.results.verify import Verification, verify_solution
+from model.workbook.numerics import numeric_warnings
+from model.workbook.read import read_workbook
+from model.workbook.validate import validate
 
 EXPLAIN_UP_TO_VARIABLES = 300_000  # above this, explanations (4 more solves) only on request
 
@@ -64,8 +64,8 @@ def solve_data(
 
     ``progress`` receives a short line before each step that can take time.
     """
-    from .build import build_model
-    from .solve import solve_model
+    from model.formulation.build import build_model
+    from model.solver.solve import solve_model
 
     started = time.perf_counter()
     sets = build_sets(data)

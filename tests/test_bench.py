@@ -1,6 +1,6 @@
 """The benchmark runs end to end and its two routes agree (no timing asserted)."""
 
-from model.bench import MARK_END, MARK_START, main
+from model.bench.run import MARK_END, MARK_START, main
 
 
 def test_benchmark_smallest_size_updates_only_its_block(tmp_path, capsys):

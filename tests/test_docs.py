@@ -2,14 +2,15 @@
 
 from pathlib import Path
 
-from model.schema import markdown_tables
+from model.workbook.schema import markdown_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_readme_column_reference_matches_schema():
     assert markdown_tables() in (ROOT / "README.md").read_text(encoding="utf-8"), (
-        "README's input tables differ from model/schema.py: paste the output of `python -m model.schema`"
+        "README's input tables differ from model/workbook/schema.py: "
+        "paste the output of `python -m model.workbook.schema`"
     )
 
 

@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 import xlsxwriter
 
+from model.bench.synthetic import Size, synthetic_data, write_data_workbook
 from model.cli import main
-from model.synthetic import Size, synthetic_data, write_data_workbook
 from tests.helpers import write_case
 from tests.test_constraints import ore_case
 

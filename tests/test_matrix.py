@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from model.build import build_model
-from model.handoff import standard_form
-from model.matrix import build_matrix, solve_matrix
+from model.bench.matrix import build_matrix, solve_matrix
+from model.bench.synthetic import Size, synthetic_data
+from model.formulation.build import build_model
+from model.formulation.sets import build_sets
 from model.pipeline import load_data, solve_data
-from model.sets import build_sets
-from model.synthetic import Size, synthetic_data
+from model.solver.handoff import standard_form
 from tests.test_reference_cases import BASE_CASE
 
 

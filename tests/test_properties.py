@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model.bench.synthetic import Size, synthetic_data
 from model.data import LaneRule
 from model.pipeline import solve_data
-from model.synthetic import Size, synthetic_data
 
 sizes = st.builds(
     Size,

@@ -52,8 +52,8 @@ def test_base_case_pinned(base_outcome):
     # Regression pin: a change to the model or to inputs/base_case.xlsx that
     # moves these must say why in its commit (and update them here).
     # 2026-11-25: 565 rows, 1,284 columns, 3,883 non-zeros, 13 reachable tags.
-    from model.build import build_model
-    from model.handoff import standard_form
+    from model.formulation.build import build_model
+    from model.solver.handoff import standard_form
 
     form = standard_form(build_model(base_outcome.data, base_outcome.sets))
     assert form.matrix.shape == (565, 1284)

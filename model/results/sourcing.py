@@ -22,8 +22,8 @@ from collections import defaultdict
 
 import pandas as pd
 
-from .data import ModelData
-from .extract import Solution
+from model.data import ModelData
+from model.results.extract import Solution
 
 Mix = dict[tuple[str, str], float]  # (stage, source country) -> share
 

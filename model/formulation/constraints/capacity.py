@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from ..data import ModelData
-from ..sets import ModelSets
-from ..terms import add_rows, new_terms
-from ..variables import keyed
+from model.data import ModelData
+from model.formulation.sets import ModelSets
+from model.formulation.terms import add_rows, new_terms
+from model.formulation.variables import keyed
 
 
 def define_capacity_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:

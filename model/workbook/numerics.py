@@ -8,8 +8,8 @@ a run; they name the sheet and rows so the analyst can look.
 
 from __future__ import annotations
 
-from .data import ModelData
-from .errors import row_list
+from model.data import ModelData
+from model.errors import row_list
 
 LARGE_COST = 1e9  # USD per tonne or per unit: above any rare-earth price
 LARGE_QUANTITY = 1e9  # t/yr: above world production of anything here

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 
 import pyomo.environ as pyo
 
-from .data import ModelData
-from .sets import ModelSets
+from model.data import ModelData
+from model.formulation.sets import ModelSets
 
 KEYS = {
     "v_activity": "activity",

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .data import ModelData
-from .extract import Solution
-from .schema import ANY_STAGE
-from .sets import ModelSets
-from .sourcing import trace_sources
-from .verify import cost_components, delivered_and_exposed
+from model.data import ModelData
+from model.formulation.sets import ModelSets
+from model.results.extract import Solution
+from model.results.sourcing import trace_sources
+from model.results.verify import cost_components, delivered_and_exposed
+from model.workbook.schema import ANY_STAGE
 
 BINDING_TOLERANCE = 1e-6
 SHARE_POINT = 0.01  # one percentage point of share

@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import Demand, ExposureCap, Facility, FacilityProcess, LaneRule, ModelData, Process, Product
-from .schema import ANY_STAGE
+from model.data import Demand, ExposureCap, Facility, FacilityProcess, LaneRule, ModelData, Process, Product
+from model.workbook.schema import ANY_STAGE
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from .data import ModelData
-from .validate import lane_table
+from model.data import ModelData
+from model.workbook.validate import lane_table
 
 Tag = frozenset
 CLEAN_LABEL = "clean"

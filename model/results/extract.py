@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from .sets import ModelSets
-from .solve import SolveResult
+from model.formulation.sets import ModelSets
+from model.solver.solve import SolveResult
 
 
 @dataclass

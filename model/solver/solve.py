@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from .errors import SolverError
-from .handoff import standard_form
+from model.errors import SolverError
+from model.solver.handoff import standard_form
 
 # Measured on the benchmark networks (docs/performance.md): dual simplex is
 # faster up to about 200k columns (1.6-1.9x at 5k-110k, even at 210k);

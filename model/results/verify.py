@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .constraints.exposure import exposed
-from .data import ModelData
-from .extract import Solution
-from .schema import ANY_STAGE
-from .sets import ModelSets
+from model.data import ModelData
+from model.formulation.constraints.exposure import exposed
+from model.formulation.sets import ModelSets
+from model.results.extract import Solution
+from model.workbook.schema import ANY_STAGE
 
 TOLERANCE = 1e-6
 

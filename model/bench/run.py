@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .synthetic import Size, synthetic_data, write_data_workbook
+from model.bench.synthetic import Size, synthetic_data, write_data_workbook
 
 SIZES: dict[str, Size] = {
     "xs": Size(countries=10, stages=4, products_per_stage=4, facilities_per_stage=20, demand_countries=2),
@@ -57,8 +57,8 @@ def _peak_mib() -> float:
 
 def worker(method: str, workbook: Path, solver: str) -> dict:
     """One method on one workbook, in this process; returns seconds per step."""
-    from .pipeline import load_data
-    from .sets import build_sets
+    from model.formulation.sets import build_sets
+    from model.pipeline import load_data
 
     steps: dict[str, float] = {}
     started = time.perf_counter()
@@ -66,7 +66,7 @@ def worker(method: str, workbook: Path, solver: str) -> dict:
     data.settings["solver_method"] = solver
     steps["read"] = time.perf_counter() - started
     if method == "highs":
-        from .matrix import build_matrix, solve_matrix
+        from model.bench.matrix import build_matrix, solve_matrix
 
         mark = time.perf_counter()
         sets = build_sets(data)
@@ -77,8 +77,8 @@ def worker(method: str, workbook: Path, solver: str) -> dict:
         objective, steps["handoff"], steps["solve"] = solve_matrix(lp, method=solver)
         rows, columns, nonzeros = lp.shape[0], lp.shape[1], len(lp.values)
     else:
-        from .pipeline import solve_data
-        from .write import write_workbook
+        from model.pipeline import solve_data
+        from model.workbook.write import write_workbook
 
         outcome = solve_data(data)
         steps.update(outcome.timings)

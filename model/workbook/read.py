@@ -22,8 +22,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, Problem
-from .schema import DOCUMENTATION_SHEETS, SHEETS, ColumnSpec, SheetSpec
+from model.errors import InputError, Problem
+from model.workbook.schema import DOCUMENTATION_SHEETS, SHEETS, ColumnSpec, SheetSpec
 
 Record = dict[str, object]
 
@@ -102,6 +102,7 @@ class RawWorkbook:
     records: dict[str, list[Record]]
     present: set[str]
     warnings: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # found in the cells, raised by validate()
 
 
 def parse_number(value: object) -> float | None:
@@ -207,13 +208,16 @@ def number_in_range(number: float, minimum: float | None, maximum: float | None,
 def read_workbook(path: Path) -> RawWorkbook:
     """Read every known sheet of ``path`` into records.
 
-    Raises :class:`InputError` with every problem found in the cells.
+    Problems found in the cells are collected in ``problems`` (with the
+    sheet, Excel row and column), not raised: :func:`model.workbook.validate.validate`
+    adds the cross-sheet ones and raises once.  Only a file that is no
+    workbook at all raises (:class:`WorkbookUnreadable`).
     """
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as error:  # calamine raises its own error types
+    except (CalamineError, OSError, ValueError) as error:
         raise WorkbookUnreadable(path, _why_unreadable(path, error)) from None
 
     by_lower = {name.strip().lower(): name for name in workbook.sheet_names}
@@ -237,7 +241,7 @@ def read_workbook(path: Path) -> RawWorkbook:
             sheet = workbook.get_sheet_by_name(actual)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
-        except Exception as error:  # a damaged sheet must not hide the others' problems
+        except (CalamineError, ValueError) as error:  # a damaged sheet must not hide the others' problems
             problems.append(Problem(spec.name, None, None, None, f"the sheet cannot be read: {error}"))
             records[spec.name] = []
             continue
@@ -262,17 +266,7 @@ def read_workbook(path: Path) -> RawWorkbook:
             shown = ", ".join(str(r) for r in hidden[actual][:10]) + (" ..." if len(hidden[actual]) > 10 else "")
             notes.append(f"sheet '{spec.name}' rows {shown} are hidden in Excel; they were read like every other row")
         records[spec.name] = _sheet_records(spec, rows, problems)
-    raw = RawWorkbook(path=path, records=records, present=present, warnings=notes)
-    if problems:
-        # With every sheet and column present, the cross-sheet checks on the
-        # cells that could be read find the remaining problems; without them,
-        # they would only repeat the structural ones.
-        if not any(p.row is None or p.row == 1 for p in problems):
-            from .validate import cross_sheet_problems  # validate imports this module
-
-            problems += cross_sheet_problems(raw)
-        raise InputError(sorted_problems(problems))
-    return raw
+    return RawWorkbook(path=path, records=records, present=present, warnings=notes, problems=problems)
 
 
 def _sheet_records(spec: SheetSpec, rows: list[list[object]], problems: list[Problem]) -> list[Record]:
@@ -374,7 +368,7 @@ def _error_cells(
                     for attributes, value in _XML_ERROR_CELL.findall(data):
                         _put(cells, attributes, ExcelError(html.unescape(value.decode()) or "#ERROR"))
             return found
-    except Exception:  # a workbook calamine could open is still read; only this check is lost
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):  # calamine could open it: only this check is lost
         return {}
 
 

@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .schema import WILDCARD
+from model.workbook.schema import WILDCARD
 
 Keys = tuple[str, ...]
 

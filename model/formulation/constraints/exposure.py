@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from ..data import ModelData
-from ..schema import ANY_STAGE
-from ..sets import ModelSets
-from ..terms import add_rows, new_terms
-from ..variables import keyed
+from model.data import ModelData
+from model.formulation.sets import ModelSets
+from model.formulation.terms import add_rows, new_terms
+from model.formulation.variables import keyed
+from model.workbook.schema import ANY_STAGE
 
 
 def cap_index(data: ModelData) -> dict[tuple[str, str], int]:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .constraints.exposure import exposed
-from .data import ModelData
-from .sets import ModelSets
+from model.data import ModelData
+from model.formulation.constraints.exposure import exposed
+from model.formulation.sets import ModelSets
 
 
 @dataclass
@@ -219,7 +219,7 @@ def solve_matrix(lp: MatrixLP, method: str = "auto", threads: int = 1) -> tuple[
     import highspy
     from scipy.sparse import coo_array
 
-    from .solve import SIMPLEX_BELOW_COLUMNS, _quiet_stdout
+    from model.solver.solve import SIMPLEX_BELOW_COLUMNS, _quiet_stdout
 
     started = time.perf_counter()
     n_rows, n_cols = lp.shape

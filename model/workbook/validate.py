@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from .data import (
+from model.data import (
     Demand,
     ExposureCap,
     Facility,
@@ -20,10 +20,10 @@ from .data import (
     Process,
     Product,
 )
-from .errors import InputError, Problem
-from .load import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
-from .schema import ANY_STAGE, SETTINGS, SHEETS, WILDCARD
-from .wildcards import Rule, WildcardTable, find_conflicts
+from model.errors import InputError, Problem
+from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
+from model.workbook.schema import ANY_STAGE, SETTINGS, SHEETS, WILDCARD
+from model.workbook.wildcards import Rule, WildcardTable, find_conflicts
 
 LANE_COLUMNS = ("transport_cost", "tariff", "allowed", "max_flow")
 _SHEET_OF = {
@@ -156,24 +156,19 @@ def read_settings(records: list[dict], problems: list[Problem], warnings: list[s
     return settings
 
 
-def cross_sheet_problems(raw: RawWorkbook) -> list[Problem]:
-    """The problems :func:`validate` finds in records that may hold unread cells.
-
-    Cells that could not be read are None in their record and named in its
-    ``_invalid`` set; the checks skip them rather than report them again.
-    """
-    try:
-        validate(raw)
-    except InputError as error:
-        return error.problems
-    except Exception:  # the cell problems already found must be reported whatever happens here
-        return []
-    return []
-
-
 def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> ModelData:
-    """Check every cross-sheet rule; return the model data or raise."""
-    problems: list[Problem] = []
+    """Check every cross-sheet rule; return the model data or raise every problem at once.
+
+    The problems the reader found in the cells come first.  When every sheet
+    and column is there, the cross-sheet checks run on the cells that could
+    be read too (unreadable cells are None and named in the record's
+    ``_invalid`` set, and the checks skip them), so one run lists every
+    problem of the workbook; without them, they would only repeat the
+    structural ones.
+    """
+    problems: list[Problem] = list(raw.problems)
+    if any(p.row is None or p.row == 1 for p in problems):
+        raise InputError(sorted_problems(problems))
     records = raw.records
     for sheet in SHEETS:
         check_duplicates(problems, sheet, records[sheet])

@@ -18,9 +18,9 @@ import dataclasses
 
 import pandas as pd
 
-from .data import ModelData
-from .errors import row_list
-from .sets import build_sets
+from model.data import ModelData
+from model.errors import row_list
+from model.formulation.sets import build_sets
 
 SMALL = 1e-6
 EXPLANATION_COLUMNS = ["country", "product", "quantity", "unmet", "reason", "input_rows"]
@@ -33,8 +33,8 @@ def no_explanations() -> pd.DataFrame:
 
 def unmet_by_row(data: ModelData) -> list[float]:
     """Unmet t/yr per demand row of the cost-optimal solution of ``data``."""
-    from .build import build_model
-    from .solve import solve_model
+    from model.formulation.build import build_model
+    from model.solver.solve import solve_model
 
     sets = build_sets(data)
     model = build_model(data, sets)

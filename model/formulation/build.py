@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from .constraints.balance import define_balance_constraints
-from .constraints.capacity import define_capacity_constraints
-from .constraints.demand import define_demand_constraints
-from .constraints.exposure import define_exposure_constraints
-from .constraints.trade import define_trade_constraints
-from .data import ModelData
-from .objective import define_objective
-from .sets import ModelSets
-from .variables import define_variables
+from model.data import ModelData
+from model.formulation.constraints.balance import define_balance_constraints
+from model.formulation.constraints.capacity import define_capacity_constraints
+from model.formulation.constraints.demand import define_demand_constraints
+from model.formulation.constraints.exposure import define_exposure_constraints
+from model.formulation.constraints.trade import define_trade_constraints
+from model.formulation.objective import define_objective
+from model.formulation.sets import ModelSets
+from model.formulation.variables import define_variables
 
 
 def build_model(data: ModelData, sets: ModelSets) -> pyo.ConcreteModel:

@@ -1,0 +1,1 @@
+"""Results: extraction by column position, verification, report tables, sourcing, explanations."""

@@ -1,0 +1,1 @@
+"""Workbooks: the input schema, reading, cross-sheet validation, and writing the results."""
