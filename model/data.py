@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+SINGLE_YEAR = 0  # the model year of a single-year case whose `year` setting is not a whole number
+
 
 @dataclass(frozen=True)
 class Product:
@@ -104,3 +106,4 @@ class ModelData:
     lane_rules: list[LaneRule]
     default_transport_cost: float
     warnings: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=lambda: [SINGLE_YEAR])  # model years; one for a single-year case

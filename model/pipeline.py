@@ -74,7 +74,7 @@ def solve_data(
     progress(f"Building the model: about {size:,} variables, {len(sets.balance):,} balance rows ...")
     model = build_model(data, sets)
     exposure_weight = {
-        id(var): float(len(sets.tags[tag])) for (_, tag), var in keyed(model, sets, "v_delivery") if sets.tags[tag]
+        id(var): float(len(sets.tags[key.tag])) for key, var in keyed(model, sets, "v_delivery") if sets.tags[key.tag]
     }
     build_seconds = time.perf_counter() - started
     settings = data.settings
@@ -111,7 +111,7 @@ def solve_data(
         ("solve_seconds", result.solve_seconds, "s"),
     ]
     report = build_report(data, sets, solution, summary, trailer)
-    unmet = solution.unmet.sort_values("demand")["value"].tolist()
+    unmet = solution.unmet.sort_values(["demand", "year"])["value"].tolist()
     explained = time.perf_counter()
     explain = str(settings.get("explain_unmet") or "auto")
     short = any(value > 1e-6 for value in unmet)
@@ -125,7 +125,7 @@ def solve_data(
         )
     if short and explain != "no":
         progress("Some demand is unmet: re-solving with limits relaxed to explain why ...")
-        capacity_value = {name: -dual for name, dual in solution.duals["capacity_constraint"].items()}
+        capacity_value = {key.facility: -dual for key, dual in solution.duals["capacity_constraint"].items()}
         explanations = explain_unmet(data, unmet, capacity_value)
     else:
         explanations = no_explanations()

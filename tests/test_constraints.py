@@ -101,7 +101,9 @@ def test_quota_limits_the_lane(solve):
     assert outcome.objective == pytest.approx(10800.0)
     assert row_of(outcome.report.sheets["trade"], **{"from": "B"})["quantity"] == pytest.approx(20.0)
     assert row_of(outcome.report.sheets["deliveries"], country="A")["unmet"] == pytest.approx(10.0)
-    assert outcome.solution.duals["quota_constraint"][("B", "A", "ore")] == pytest.approx(-(PENALTY - 20.0))
+    (quota,) = outcome.solution.duals["quota_constraint"].items()
+    assert (quota[0].origin, quota[0].destination, quota[0].product) == ("B", "A", "ore")
+    assert quota[1] == pytest.approx(-(PENALTY - 20.0))
 
 
 def test_ad_valorem_tariff(solve):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from model.data import ModelData
+from model.formulation.keys import TradeKey
 from model.formulation.sets import ModelSets
 from model.formulation.terms import linear
 from model.formulation.variables import keyed
@@ -21,21 +22,22 @@ def cost_coefficients(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets
     """
     unit_cost = {(fp.facility, fp.process): fp.unit_cost for fp in data.facility_processes}
     terms: list[tuple[float, object]] = []
-    for (facility, process, _), var in keyed(model, sets, "v_activity"):
-        if unit_cost[facility, process]:
-            terms.append((unit_cost[facility, process], var))
-    for (origin, destination, product, _), var in keyed(model, sets, "v_shipment"):
-        trade = sets.trades[origin, destination, product]
+    for key, var in keyed(model, sets, "v_activity"):
+        cost = unit_cost[key.facility, key.process]
+        if cost:
+            terms.append((cost, var))
+    for key, var in keyed(model, sets, "v_shipment"):
+        trade = sets.trades[TradeKey(key.origin, key.destination, key.product, key.year)]
         if trade.transport_cost + trade.tariff_cost:
             terms.append((trade.transport_cost + trade.tariff_cost, var))
-    for facility, var in keyed(model, sets, "v_expansion"):
-        if data.facilities[facility].expansion_cost:
-            terms.append((data.facilities[facility].expansion_cost, var))
-    for index, var in keyed(model, sets, "v_unmet_demand"):
-        terms.append((data.demands[index].unmet_penalty, var))
-    for (_, product, _), var in keyed(model, sets, "v_surplus"):
-        if data.products[product].surplus_price:
-            terms.append((-data.products[product].surplus_price, var))
+    for key, var in keyed(model, sets, "v_expansion"):
+        if data.facilities[key.facility].expansion_cost:
+            terms.append((data.facilities[key.facility].expansion_cost, var))
+    for key, var in keyed(model, sets, "v_unmet_demand"):
+        terms.append((data.demands[key.demand].unmet_penalty, var))
+    for key, var in keyed(model, sets, "v_surplus"):
+        if data.products[key.product].surplus_price:
+            terms.append((-data.products[key.product].surplus_price, var))
     return terms
 
 

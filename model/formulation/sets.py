@@ -34,6 +34,16 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from model.data import ModelData
+from model.formulation.keys import (
+    ActivityKey,
+    DeliveryKey,
+    DemandKey,
+    FacilityKey,
+    NodeKey,
+    RelabelKey,
+    ShipmentKey,
+    TradeKey,
+)
 from model.workbook.validate import lane_table
 
 Tag = frozenset
@@ -58,19 +68,25 @@ class Trade:
 
 @dataclass
 class ModelSets:
-    """Index sets (as lists, in a stable order) and tag bookkeeping."""
+    """Index sets (lists of named keys, in a stable order) and tag bookkeeping.
+
+    Each list is the index of one variable family (``v_<family>``) or row
+    family; the position of a key in its list is the variable's index.
+    """
 
     stages: list[str]
+    years: list[int]
     tags: dict[str, frozenset]  # label -> set of stages
-    trades: dict[tuple[str, str, str], Trade]
-    activity: list[tuple[str, str, str]]  # facility, process, tag label
-    shipment: list[tuple[str, str, str, str]]  # origin, destination, product, tag
-    relabel: list[tuple[str, str, str, str]]  # country, product, from tag, to tag
-    delivery: list[tuple[int, str]]  # demand index, tag
-    surplus: list[tuple[str, str, str]]  # country, product, tag
-    balance: list[tuple[str, str, str]]  # country, product, tag
-    exports: list[tuple[str, str, str]]  # origin, product, tag with shipments
-    expansion: list[str]  # facilities that may expand
+    trades: dict[TradeKey, Trade]
+    activity: list[ActivityKey]
+    shipment: list[ShipmentKey]
+    relabel: list[RelabelKey]
+    delivery: list[DeliveryKey]
+    unmet: list[DemandKey]
+    surplus: list[NodeKey]
+    balance: list[NodeKey]
+    exports: list[NodeKey]  # origin, product, tag with shipments
+    expansion: list[FacilityKey]  # facilities that may expand
     warnings: list[str] = field(default_factory=list)
     _output_tags: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
@@ -88,7 +104,7 @@ class ModelSets:
         return tag_label(tag, self.stages)
 
 
-def resolve_trades(data: ModelData) -> dict[tuple[str, str, str], Trade]:
+def resolve_trades(data: ModelData, year: int) -> dict[TradeKey, Trade]:
     """Allowed trades between producers and users, lane columns resolved."""
     makers: dict[str, set[str]] = defaultdict(set)
     users: dict[str, set[str]] = defaultdict(set)
@@ -115,7 +131,7 @@ def resolve_trades(data: ModelData) -> dict[tuple[str, str, str], Trade]:
                 if not allowed or max_flow == 0:
                     continue
                 tariff_rate = float(resolved.get("tariff", (0.0, 0))[0])
-                trades[origin, destination, product] = Trade(
+                trades[TradeKey(origin, destination, product, year)] = Trade(
                     origin,
                     destination,
                     product,
@@ -129,10 +145,11 @@ def resolve_trades(data: ModelData) -> dict[tuple[str, str, str], Trade]:
 
 def build_sets(data: ModelData) -> ModelSets:
     """Reachable tags and every sparse index set of the LP."""
-    trades = resolve_trades(data)
+    (year,) = data.years
+    trades = resolve_trades(data, year)
     destinations: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for origin, destination, product in trades:
-        destinations[origin, product].append(destination)
+    for trade in trades:
+        destinations[trade.origin, trade.product].append(trade.destination)
 
     pairs = [
         (pair.facility, data.processes[pair.process], data.facilities[pair.facility])
@@ -204,23 +221,23 @@ def build_sets(data: ModelData) -> ModelSets:
     needed: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
     for facility_name, process, facility in pairs:
         for tag in ordered(activity_tags[facility_name, process.name]):
-            activity.append((facility_name, process.name, label(tag)))
+            activity.append(ActivityKey(facility_name, process.name, label(tag), year))
             for product in process.inputs:
                 needed[facility.country, product].add(tag)
 
     shipment = []
     exports = set()
-    for origin, destination, product in trades:
-        for tag in ordered(produced[origin, product]):
-            shipment.append((origin, destination, product, label(tag)))
-            exports.add((origin, product, label(tag)))
+    for trade in trades:
+        for tag in ordered(produced[trade.origin, trade.product]):
+            shipment.append(ShipmentKey(trade.origin, trade.destination, trade.product, label(tag), year))
+            exports.add(NodeKey(trade.origin, trade.product, label(tag), year))
 
     relabel = []
     for (country, product), targets in needed.items():
         for target in ordered(targets):
             for source in ordered(available[country, product]):
                 if source < target:
-                    relabel.append((country, product, label(source), label(target)))
+                    relabel.append(RelabelKey(country, product, label(source), label(target), year))
 
     delivery = []
     warnings = []
@@ -232,26 +249,28 @@ def build_sets(data: ModelData) -> ModelSets:
                 "facility or allowed trade; it will show as unmet"
             )
         for tag in ordered(tags):
-            delivery.append((index, label(tag)))
+            delivery.append(DeliveryKey(index, label(tag), year))
 
-    surplus = [(k, p, label(t)) for (k, p), tags in produced.items() for t in ordered(tags)]
+    surplus = [NodeKey(k, p, label(t), year) for (k, p), tags in produced.items() for t in ordered(tags)]
     nodes = set()
     for (k, p), tags in available.items():
-        nodes.update((k, p, label(t)) for t in tags)
+        nodes.update(NodeKey(k, p, label(t), year) for t in tags)
     for (k, p), tags in needed.items():
-        nodes.update((k, p, label(t)) for t in tags)
+        nodes.update(NodeKey(k, p, label(t), year) for t in tags)
 
     return ModelSets(
         stages=stages,
+        years=list(data.years),
         tags=labels,
         trades=trades,
         activity=activity,
         shipment=shipment,
         relabel=relabel,
         delivery=delivery,
+        unmet=[DemandKey(index, year) for index in range(len(data.demands))],
         surplus=surplus,
         balance=sorted(nodes),
         exports=sorted(exports),
-        expansion=[f.name for f in data.facilities.values() if f.expansion_max > 0],
+        expansion=[FacilityKey(f.name, year) for f in data.facilities.values() if f.expansion_max > 0],
         warnings=warnings,
     )

@@ -8,7 +8,7 @@ one pass over each variable family, then handed to Pyomo as a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
@@ -39,13 +39,31 @@ def add_rows(
     """Add ``lower[k] ≤ Σ terms[k] ≤ upper[k]`` for each key as ``model.<name>``.
 
     ``lower``/``upper`` are a dict per key, one number for all, or None.
+    Rows are indexed by position in ``keys`` (like the variables: no Pyomo
+    set of tuples); :func:`keyed_rows` pairs them with their keys again.
     """
 
     def bound(value, key):
         return value.get(key) if isinstance(value, dict) else value
 
-    def rule(_, *key):
-        key = key[0] if len(key) == 1 else key
+    def rule(_, position):
+        key = keys[position]
         return (bound(lower, key), linear(terms.get(key, ())), bound(upper, key))
 
-    setattr(model, name, pyo.Constraint(keys, rule=rule, doc=doc))
+    setattr(model, name, pyo.Constraint(range(len(keys)), rule=rule, doc=doc))
+    if not hasattr(model, "row_keys"):
+        model.row_keys = {}
+    model.row_keys[name] = keys
+
+
+def row_keys(model: pyo.ConcreteModel, name: str) -> list:
+    """The named keys of a row family, in index order (empty when the family has no rows)."""
+    return getattr(model, "row_keys", {}).get(name, [])
+
+
+def keyed_rows(model: pyo.ConcreteModel, name: str) -> Iterator[tuple[tuple, pyo.Constraint]]:
+    """(key, row) pairs of one row family, in index order."""
+    component = getattr(model, name, None)
+    if component is None:
+        return iter(())
+    return zip(row_keys(model, name), component.values(), strict=True)

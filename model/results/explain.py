@@ -21,6 +21,7 @@ import pandas as pd
 from model.data import ModelData
 from model.errors import row_list
 from model.formulation.sets import build_sets
+from model.formulation.variables import keyed
 
 SMALL = 1e-6
 EXPLANATION_COLUMNS = ["country", "product", "quantity", "unmet", "reason", "input_rows"]
@@ -39,7 +40,7 @@ def unmet_by_row(data: ModelData) -> list[float]:
     sets = build_sets(data)
     model = build_model(data, sets)
     result = solve_model(model, {}, [], method=str(data.settings.get("solver_method") or "auto"))
-    return [result.value(model.v_unmet_demand[j]) for j in range(len(data.demands))]
+    return [result.value(var) for _, var in keyed(model, sets, "v_unmet_demand")]
 
 
 def without_caps(data: ModelData) -> ModelData:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from model.data import ModelData
+from model.formulation.keys import CapKey, DemandKey, FacilityKey, TradeKey
 from model.formulation.sets import ModelSets
 from model.results.extract import Solution
 from model.results.sourcing import trace_sources
@@ -41,34 +42,51 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def year_columns(sets: ModelSets) -> list[str]:
+    """``["year"]`` where the case has several years (the column after the key columns), else nothing."""
+    return ["year"] if len(sets.years) > 1 else []
+
+
 def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tuple[pd.DataFrame, dict]:
-    """One row per demand row: delivered, unmet, exposure shares, marginal cost."""
+    """One row per demand row (and year): delivered, unmet, exposure shares, marginal cost.
+
+    marginal_cost_j = π_j + Σ_s max_share_js · η_js (USD/t): one more tonne
+    of demand with its caps scaling with it (π the demand row's dual, η ≤ 0
+    the caps' duals).
+    """
     stage_columns = [ANY_STAGE, *data.stages]
     delivered, exposure = delivered_and_exposed(data, sets, solution)
-    unmet = dict(solution.unmet[["demand", "value"]].itertuples(index=False))
+    unmet = {
+        (index, year): value
+        for index, year, value in solution.unmet[["demand", "year", "value"]].itertuples(index=False)
+    }
     demand_dual = solution.duals["demand_constraint"]
     cap_dual = solution.duals["exposure_cap_constraint"]
     rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
-    marginal = {j: float(demand_dual.get(j, 0.0)) for j in range(len(data.demands))}
-    for cap in data.exposure_caps:
-        index = rows[cap.country, cap.product]
-        marginal[index] += cap.max_share * float(cap_dual.get((index, cap.stage), 0.0))
     records = []
-    for index, demand in enumerate(data.demands):
-        record = {
-            "country": demand.country,
-            "product": demand.product,
-            "quantity": demand.quantity,
-            "delivered": delivered[index],
-            "unmet": unmet.get(index, 0.0),
-        }
-        for stage in stage_columns:
-            record[f"exposure_{stage}"] = exposure[index, stage] / demand.quantity if demand.quantity > 0 else 0.0
-        record["marginal_cost"] = marginal[index]
-        records.append(record)
+    for year in sets.years:
+        marginal = {j: demand_dual.get(DemandKey(j, year), 0.0) for j in range(len(data.demands))}
+        for cap in data.exposure_caps:
+            index = rows[cap.country, cap.product]
+            marginal[index] += cap.max_share * cap_dual.get(CapKey(index, cap.stage, year), 0.0)
+        for index, demand in enumerate(data.demands):
+            record = {
+                "country": demand.country,
+                "product": demand.product,
+                "year": year,
+                "quantity": demand.quantity,
+                "delivered": delivered[index, year],
+                "unmet": unmet.get((index, year), 0.0),
+            }
+            for stage in stage_columns:
+                share = exposure[index, stage, year] / demand.quantity if demand.quantity > 0 else 0.0
+                record[f"exposure_{stage}"] = share
+            record["marginal_cost"] = marginal[index]
+            records.append(record)
     columns = [
         "country",
         "product",
+        *year_columns(sets),
         "quantity",
         "delivered",
         "unmet",
@@ -78,93 +96,129 @@ def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tu
     return pd.DataFrame(records, columns=columns), exposure
 
 
-def exposure_caps_table(data: ModelData, solution: Solution, exposure: dict) -> pd.DataFrame:
-    """Each cap that applied: achieved share, binding, value of one more point."""
+def exposure_caps_table(data: ModelData, sets: ModelSets, solution: Solution, exposure: dict) -> pd.DataFrame:
+    """Each cap that applied (and year): achieved share, binding, value of one more point.
+
+    shadow_price_per_pp = −η_js × 0.01 × quantity_j (USD/yr), 0 when not binding.
+    """
     rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
     cap_dual = solution.duals["exposure_cap_constraint"]
     records = []
-    for cap in data.exposure_caps:
-        index = rows[cap.country, cap.product]
-        quantity = data.demands[index].quantity
-        limit = cap.max_share * quantity
-        achieved = exposure[index, cap.stage]
-        binding = abs(achieved - limit) <= BINDING_TOLERANCE * limit + 1e-9
-        shadow = max(0.0, -float(cap_dual.get((index, cap.stage), 0.0))) * SHARE_POINT * quantity if binding else 0.0
-        records.append(
-            {
-                "country": cap.country,
-                "product": cap.product,
-                "stage": cap.stage,
-                "max_share": cap.max_share,
-                "achieved_share": achieved / quantity if quantity > 0 else 0.0,
-                "binding": _yes(binding),
-                "shadow_price_per_pp": shadow,
-                "source": cap.source,
-            }
-        )
-    columns = ["country", "product", "stage", "max_share", "achieved_share", "binding", "shadow_price_per_pp", "source"]
+    for year in sets.years:
+        for cap in data.exposure_caps:
+            index = rows[cap.country, cap.product]
+            quantity = data.demands[index].quantity
+            limit = cap.max_share * quantity
+            achieved = exposure[index, cap.stage, year]
+            binding = abs(achieved - limit) <= BINDING_TOLERANCE * limit + 1e-9
+            dual = cap_dual.get(CapKey(index, cap.stage, year), 0.0)
+            records.append(
+                {
+                    "country": cap.country,
+                    "product": cap.product,
+                    "stage": cap.stage,
+                    "year": year,
+                    "max_share": cap.max_share,
+                    "achieved_share": achieved / quantity if quantity > 0 else 0.0,
+                    "binding": _yes(binding),
+                    "shadow_price_per_pp": max(0.0, -dual) * SHARE_POINT * quantity if binding else 0.0,
+                    "source": cap.source,
+                }
+            )
+    columns = [
+        "country",
+        "product",
+        "stage",
+        *year_columns(sets),
+        "max_share",
+        "achieved_share",
+        "binding",
+        "shadow_price_per_pp",
+        "source",
+    ]
     return pd.DataFrame(records, columns=columns)
 
 
-def facilities_table(data: ModelData, solution: Solution) -> pd.DataFrame:
-    activity = solution.activity.groupby("facility")["value"].sum()
-    expansion = dict(solution.expansion[["facility", "value"]].itertuples(index=False))
+def facilities_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """One row per facility (and year); capacity_value = −μ_f, the capacity row's dual (USD/yr per unit)."""
+    activity = solution.activity.groupby(["facility", "year"])["value"].sum()
+    expansion = {
+        (facility, year): value
+        for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False)
+    }
     capacity_dual = solution.duals["capacity_constraint"]
     records = []
-    for name, fac in data.facilities.items():
-        added = expansion.get(name, 0.0)
-        level = float(activity.get(name, 0.0))
-        available = fac.capacity + added
-        records.append(
-            {
-                "facility": name,
-                "country": fac.country,
-                "restricted": _yes(fac.restricted),
-                "capacity": fac.capacity,
-                "activity": level,
-                "utilisation": level / available if available > 0 else 0.0,
-                "expansion": added,
-                "capacity_value": max(0.0, -float(capacity_dual.get(name, 0.0))),
-            }
-        )
-    return pd.DataFrame(records)
+    for year in sets.years:
+        for name, fac in data.facilities.items():
+            added = expansion.get((name, year), 0.0)
+            level = float(activity.get((name, year), 0.0))
+            available = fac.capacity + added
+            records.append(
+                {
+                    "facility": name,
+                    "year": year,
+                    "country": fac.country,
+                    "restricted": _yes(fac.restricted),
+                    "capacity": fac.capacity,
+                    "activity": level,
+                    "utilisation": level / available if available > 0 else 0.0,
+                    "expansion": added,
+                    "capacity_value": max(0.0, -capacity_dual.get(FacilityKey(name, year), 0.0)),
+                }
+            )
+    columns = [
+        "facility",
+        *year_columns(sets),
+        "country",
+        "restricted",
+        "capacity",
+        "activity",
+        "utilisation",
+        "expansion",
+        "capacity_value",
+    ]
+    return pd.DataFrame(records, columns=columns)
 
 
 def activity_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """Activity per facility, process (and year) summed over tags; exposed where the output carries a tag."""
     frame = solution.activity.copy()
     frame["stage"] = [data.processes[p].stage for p in frame["process"]]
     restricted = [data.facilities[f].restricted for f in frame["facility"]]
     frame["exposed"] = [bool(sets.tags[t]) or r for t, r in zip(frame["tag"], restricted, strict=True)]
     frame["exposed_activity"] = frame["value"].where(frame["exposed"], 0.0)
-    table = frame.groupby(["facility", "process", "stage"], sort=False, as_index=False)[
+    table = frame.groupby(["facility", "process", "stage", "year"], sort=False, as_index=False)[
         ["value", "exposed_activity"]
     ].sum()
     table = table.rename(columns={"value": "activity"})
     return table[table["activity"] > 1e-9].reset_index(drop=True)[
-        ["facility", "process", "stage", "activity", "exposed_activity"]
+        ["facility", "process", "stage", *year_columns(sets), "activity", "exposed_activity"]
     ]
 
 
 def trade_table(sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr)."""
     frame = solution.shipment.copy()
     frame["exposed_quantity"] = frame["value"].where([bool(sets.tags[t]) for t in frame["tag"]], 0.0)
-    table = frame.groupby(["origin", "destination", "product"], sort=False, as_index=False)[
-        ["value", "exposed_quantity"]
-    ].sum()
+    keys = ["origin", "destination", "product", "year"]
+    table = frame.groupby(keys, sort=False, as_index=False)[["value", "exposed_quantity"]].sum()
     table = table[table["value"] > 1e-9]
-    trades = [sets.trades[key] for key in zip(table["origin"], table["destination"], table["product"], strict=True)]
+    trades = [sets.trades[TradeKey(*key)] for key in table[keys].itertuples(index=False, name=None)]
     table["transport_cost"] = [t.transport_cost for t in trades] * table["value"]
     table["tariff_cost"] = [t.tariff_cost for t in trades] * table["value"]
     table = table.rename(columns={"origin": "from", "destination": "to", "value": "quantity"})
     return table.reset_index(drop=True)[
-        ["from", "to", "product", "quantity", "exposed_quantity", "transport_cost", "tariff_cost"]
+        ["from", "to", "product", *year_columns(sets), "quantity", "exposed_quantity", "transport_cost", "tariff_cost"]
     ]
 
 
-def surplus_table(solution: Solution) -> pd.DataFrame:
-    table = solution.surplus.groupby(["country", "product"], sort=False, as_index=False)["value"].sum()
+def surplus_table(sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """Output nobody uses per country, product (and year), summed over tags."""
+    table = solution.surplus.groupby(["country", "product", "year"], sort=False, as_index=False)["value"].sum()
     table = table.rename(columns={"value": "quantity"})
-    return table[table["quantity"] > 1e-9].reset_index(drop=True)
+    return table[table["quantity"] > 1e-9].reset_index(drop=True)[
+        ["country", "product", *year_columns(sets), "quantity"]
+    ]
 
 
 def build_report(
@@ -180,9 +234,8 @@ def build_report(
     summary = list(summary_items)
     for name, value in components.items():
         summary.append((name, value, "USD/yr"))
-    total_demand = sum(d.quantity for d in data.demands)
     summary += [
-        ("demand_total", total_demand, "t/yr"),
+        ("demand_total", float(deliveries["quantity"].sum()), "t/yr"),
         ("delivered_total", float(deliveries["delivered"].sum()), "t/yr"),
         ("unmet_total", float(deliveries["unmet"].sum()), "t/yr"),
         *trailing_items,
@@ -190,12 +243,12 @@ def build_report(
     sheets = {
         "summary": pd.DataFrame(summary, columns=["item", "value", "unit"]),
         "deliveries": deliveries,
-        "exposure_caps": exposure_caps_table(data, solution, exposure),
-        "facilities": facilities_table(data, solution),
+        "exposure_caps": exposure_caps_table(data, sets, solution, exposure),
+        "facilities": facilities_table(data, sets, solution),
         "activity": activity_table(data, sets, solution),
         "trade": trade_table(sets, solution),
         "sourcing": trace_sources(data, solution),
-        "surplus": surplus_table(solution),
+        "surplus": surplus_table(sets, solution),
     }
     sheets["legend"] = legend_table(data.stages)
     return Report(sheets, components)

@@ -46,10 +46,10 @@ def cost_components(data: ModelData, sets: ModelSets, solution: Solution) -> dic
     for facility, process, value in solution.activity[["facility", "process", "value"]].itertuples(index=False):
         components[f"cost_operating_{data.processes[process].stage}"] += unit_cost[facility, process] * value
     transport = tariff = 0.0
-    for origin, destination, product, value in solution.shipment[
-        ["origin", "destination", "product", "value"]
+    for origin, destination, product, year, value in solution.shipment[
+        ["origin", "destination", "product", "year", "value"]
     ].itertuples(index=False):
-        trade = sets.trades[origin, destination, product]
+        trade = sets.trades[origin, destination, product, year]
         transport += trade.transport_cost * value
         tariff += trade.tariff_cost * value
     components["cost_transport"] = transport
@@ -74,20 +74,26 @@ def total_cost(components: dict[str, float]) -> float:
 
 def delivered_and_exposed(
     data: ModelData, sets: ModelSets, solution: Solution
-) -> tuple[dict[int, float], dict[tuple[int, str], float]]:
-    """Per demand row: t/yr delivered, and t/yr exposed at each stage and at ``any``.
+) -> tuple[dict[tuple[int, int], float], dict[tuple[int, str, int], float]]:
+    """Per demand row and year: t/yr delivered, and t/yr exposed at each stage and at ``any``.
 
-    exposed[j, s] = Σ_{t ∋ s} delivery[j, t];  exposed[j, any] = Σ_{t ≠ ∅} delivery[j, t].
+    delivered[j, y] = Σ_t delivery[j, t, y];
+    exposed[j, s, y] = Σ_{t ∋ s} delivery[j, t, y];  exposed[j, any, y] = Σ_{t ≠ ∅} delivery[j, t, y].
     """
     stages = [ANY_STAGE, *data.stages]
-    delivered = {j: 0.0 for j in range(len(data.demands))}
-    exposure = {(j, s): 0.0 for j in delivered for s in stages}
-    for index, tag, value in solution.delivery[["demand", "tag", "value"]].itertuples(index=False):
-        delivered[index] += value
+    delivered = {(j, y): 0.0 for y in sets.years for j in range(len(data.demands))}
+    exposure = {(j, s, y): 0.0 for j, y in delivered for s in stages}
+    for index, tag, year, value in solution.delivery[["demand", "tag", "year", "value"]].itertuples(index=False):
+        delivered[index, year] += value
         for stage in stages:
             if exposed(sets.tags[tag], stage):
-                exposure[index, stage] += value
+                exposure[index, stage, year] += value
     return delivered, exposure
+
+
+def _in_year(sets: ModelSets, year: int) -> str:
+    """' in 2027' where the case has several years, else nothing."""
+    return f" in {year}" if len(sets.years) > 1 else ""
 
 
 def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, objective: float) -> Verification:
@@ -111,76 +117,100 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
             lowest = float(frame["raw_value"].min())
             result.check("a variable is negative", max(0.0, -lowest), 1.0)
 
-    for facility, process_name, tag, value in solution.activity[["facility", "process", "tag", "value"]].itertuples(
-        index=False
-    ):
+    for facility, process_name, tag, year, value in solution.activity[
+        ["facility", "process", "tag", "year", "value"]
+    ].itertuples(index=False):
         process = data.processes[process_name]
         fac = data.facilities[facility]
-        load[facility] += value
+        load[facility, year] += value
         for product, coef in process.inputs.items():
-            outflow[fac.country, product, tag] += coef * value
+            outflow[fac.country, product, tag, year] += coef * value
         out = sets.output_tag(tag, process.stage, fac.restricted)
         for product, coef in process.outputs.items():
-            inflow[fac.country, product, out] += coef * value
-            produced[fac.country, product, out] += coef * value
+            inflow[fac.country, product, out, year] += coef * value
+            produced[fac.country, product, out, year] += coef * value
     exported: dict[tuple, float] = defaultdict(float)
     shipped: dict[tuple, float] = defaultdict(float)
-    for origin, destination, product, tag, value in solution.shipment[
-        ["origin", "destination", "product", "tag", "value"]
+    for origin, destination, product, tag, year, value in solution.shipment[
+        ["origin", "destination", "product", "tag", "year", "value"]
     ].itertuples(index=False):
-        if (origin, destination, product) not in sets.trades:
+        if (origin, destination, product, year) not in sets.trades:
             result.check(f"shipment {origin} → {destination} of {product} on a trade that is not allowed", value, 1.0)
-        outflow[origin, product, tag] += value
-        inflow[destination, product, tag] += value
-        exported[origin, product, tag] += value
-        shipped[origin, destination, product] += value
-    for country, product, source, target, value in solution.relabel[
-        ["country", "product", "from_tag", "to_tag", "value"]
+        outflow[origin, product, tag, year] += value
+        inflow[destination, product, tag, year] += value
+        exported[origin, product, tag, year] += value
+        shipped[origin, destination, product, year] += value
+    for country, product, source, target, year, value in solution.relabel[
+        ["country", "product", "from_tag", "to_tag", "year", "value"]
     ].itertuples(index=False):
         if not sets.tags[source] < sets.tags[target]:
             result.check(f"relabelling {source} → {target} of {product} in {country} lowers exposure", value, 1.0)
-        outflow[country, product, source] += value
-        inflow[country, product, target] += value
-    for index, tag, value in solution.delivery[["demand", "tag", "value"]].itertuples(index=False):
+        outflow[country, product, source, year] += value
+        inflow[country, product, target, year] += value
+    for index, tag, year, value in solution.delivery[["demand", "tag", "year", "value"]].itertuples(index=False):
         demand = data.demands[index]
-        outflow[demand.country, demand.product, tag] += value
+        outflow[demand.country, demand.product, tag, year] += value
     delivered, exposure = delivered_and_exposed(data, sets, solution)
-    for country, product, tag, value in solution.surplus[["country", "product", "tag", "value"]].itertuples(
-        index=False
-    ):
-        outflow[country, product, tag] += value
+    for country, product, tag, year, value in solution.surplus[
+        ["country", "product", "tag", "year", "value"]
+    ].itertuples(index=False):
+        outflow[country, product, tag, year] += value
 
     for node in set(inflow) | set(outflow):
         scale = inflow[node] + outflow[node]
-        result.check(f"balance of {node[1]} ({node[2]}) in {node[0]}", abs(inflow[node] - outflow[node]), scale)
+        country, product, tag, year = node
+        result.check(
+            f"balance of {product} ({tag}) in {country}{_in_year(sets, year)}", abs(inflow[node] - outflow[node]), scale
+        )
 
-    expansion = dict(solution.expansion[["facility", "value"]].itertuples(index=False))
-    for name, fac in data.facilities.items():
-        added = expansion.get(name, 0.0)
-        result.check(f"expansion of {name}", max(0.0, added - fac.expansion_max), fac.expansion_max)
-        limit = fac.capacity + added
-        result.check(f"capacity of {name}", max(0.0, load[name] - limit), limit)
+    expansion = dict(
+        ((facility, year), value)
+        for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False)
+    )
+    for year in sets.years:
+        for name, fac in data.facilities.items():
+            added = expansion.get((name, year), 0.0)
+            where = f"{name}{_in_year(sets, year)}"
+            result.check(f"expansion of {where}", max(0.0, added - fac.expansion_max), fac.expansion_max)
+            limit = fac.capacity + added
+            result.check(f"capacity of {where}", max(0.0, load[name, year] - limit), limit)
 
-    for key, value in exported.items():
-        result.check(f"re-export of {key[1]} ({key[2]}) from {key[0]}", max(0.0, value - produced[key]), value)
+    for (origin, product, tag, year), value in exported.items():
+        result.check(
+            f"re-export of {product} ({tag}) from {origin}{_in_year(sets, year)}",
+            max(0.0, value - produced[origin, product, tag, year]),
+            value,
+        )
     for key, value in shipped.items():
         trade = sets.trades.get(key)
         if trade is not None and trade.max_flow is not None:
-            result.check(f"quota {key[0]} → {key[1]} of {key[2]}", max(0.0, value - trade.max_flow), trade.max_flow)
+            result.check(
+                f"quota {trade.origin} → {trade.destination} of {trade.product}{_in_year(sets, key[3])}",
+                max(0.0, value - trade.max_flow),
+                trade.max_flow,
+            )
 
-    unmet = dict(solution.unmet[["demand", "value"]].itertuples(index=False))
-    for index, demand in enumerate(data.demands):
-        total = delivered[index] + unmet.get(index, 0.0)
-        result.check(f"demand of {demand.country} for {demand.product}", abs(total - demand.quantity), demand.quantity)
+    unmet = dict(
+        ((index, year), value)
+        for index, year, value in solution.unmet[["demand", "year", "value"]].itertuples(index=False)
+    )
     rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
-    for cap in data.exposure_caps:
-        index = rows[cap.country, cap.product]
-        limit = cap.max_share * data.demands[index].quantity
-        result.check(
-            f"exposure cap of {cap.country} {cap.product} at {cap.stage}",
-            max(0.0, exposure[index, cap.stage] - limit),
-            data.demands[index].quantity,
-        )
+    for year in sets.years:
+        for index, demand in enumerate(data.demands):
+            total = delivered[index, year] + unmet.get((index, year), 0.0)
+            result.check(
+                f"demand of {demand.country} for {demand.product}{_in_year(sets, year)}",
+                abs(total - demand.quantity),
+                demand.quantity,
+            )
+        for cap in data.exposure_caps:
+            index = rows[cap.country, cap.product]
+            limit = cap.max_share * data.demands[index].quantity
+            result.check(
+                f"exposure cap of {cap.country} {cap.product} at {cap.stage}{_in_year(sets, year)}",
+                max(0.0, exposure[index, cap.stage, year] - limit),
+                data.demands[index].quantity,
+            )
 
     components = cost_components(data, sets, solution)
     recomputed = total_cost(components)

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 from model.data import (
+    SINGLE_YEAR,
     Demand,
     ExposureCap,
     Facility,
@@ -230,8 +231,18 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         lane_rules=lane_rules,
         default_transport_cost=float(settings["default_transport_cost"]),
         warnings=notes,
+        years=[single_model_year(settings)],
     )
     return data
+
+
+def single_model_year(settings: dict[str, object]) -> int:
+    """The model year of a single-year case: the ``year`` setting when it is a whole number, else SINGLE_YEAR."""
+    value = settings.get("year")
+    number = parse_number(value) if value is not None else None
+    if number is not None and number.is_integer():
+        return int(number)
+    return SINGLE_YEAR
 
 
 def build_processes(

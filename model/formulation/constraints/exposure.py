@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from model.data import ModelData
+from model.formulation.keys import CapKey, DemandKey
 from model.formulation.sets import ModelSets
 from model.formulation.terms import add_rows, new_terms
 from model.formulation.variables import keyed
@@ -22,7 +23,7 @@ def exposed(tag_stages: frozenset, stage: str) -> bool:
 
 
 def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
-    """exposure_cap_constraint[j, s]  (t/yr)  ↔ η_js ≤ 0:
+    """exposure_cap_constraint[j, s, y]  (t/yr)  ↔ η_js ≤ 0:
 
         Σ_{t ∋ s} v_delivery[j, t] ≤ max_share_js × quantity_j        (stage s)
         Σ_{t ≠ ∅} v_delivery[j, t] ≤ max_share_j,any × quantity_j      (any)
@@ -34,15 +35,20 @@ def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
     Shadow price per percentage point = −η_js × 0.01 × quantity_j (USD/yr).
     """
     rows = cap_index(data)
-    caps = {(rows[c.country, c.product], c.stage): c.max_share for c in data.exposure_caps if c.max_share < 1}
-    by_row: dict[int, list[str]] = {}
-    for index, stage in caps:
-        by_row.setdefault(index, []).append(stage)
+    caps = {
+        CapKey(rows[c.country, c.product], c.stage, year): c.max_share
+        for year in sets.years
+        for c in data.exposure_caps
+        if c.max_share < 1
+    }
+    by_row: dict[DemandKey, list[str]] = {}
+    for key in caps:
+        by_row.setdefault(DemandKey(key.demand, key.year), []).append(key.stage)
     terms = new_terms()
-    for (index, tag), var in keyed(model, sets, "v_delivery"):
-        for stage in by_row.get(index, ()):
-            if exposed(sets.tags[tag], stage):
-                terms[index, stage].append((1.0, var))
+    for key, var in keyed(model, sets, "v_delivery"):
+        for stage in by_row.get(DemandKey(key.demand, key.year), ()):
+            if exposed(sets.tags[key.tag], stage):
+                terms[CapKey(key.demand, stage, key.year)].append((1.0, var))
     keys = [key for key in caps if key in terms]
-    limit = {key: caps[key] * data.demands[key[0]].quantity for key in keys}
+    limit = {key: caps[key] * data.demands[key.demand].quantity for key in keys}
     add_rows(model, "exposure_cap_constraint", keys, terms, None, limit, "Exposure cap (t/yr)")

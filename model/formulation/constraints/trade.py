@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from model.data import ModelData
+from model.formulation.keys import NodeKey, TradeKey
 from model.formulation.sets import ModelSets
 from model.formulation.terms import add_rows, new_terms
 from model.formulation.variables import keyed
@@ -13,12 +14,12 @@ from model.formulation.variables import keyed
 def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
     """Two families (t/yr).
 
-    no_reexport_constraint[o, p, t]  ↔ ρ ≤ 0 — a country ships abroad only
+    no_reexport_constraint[o, p, t, y]  ↔ ρ ≤ 0 — a country ships abroad only
     what it made itself, so tariffs and bans follow the country of origin:
 
         Σ_d v_shipment[o, d, p, t] − Σ_{f in o, q} a_qp⁺ · v_activity[f, q, t⁻] ≤ 0
 
-    quota_constraint[o, d, p]  ↔ κ ≤ 0, for trades with a max_flow:
+    quota_constraint[o, d, p, y]  ↔ κ ≤ 0, for trades with a max_flow:
 
         Σ_t v_shipment[o, d, p, t] ≤ max_flow_odp
 
@@ -27,17 +28,19 @@ def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: Mo
     exported = set(sets.exports)
     terms = new_terms()
     quota_terms = new_terms()
-    for (origin, destination, product, tag), var in keyed(model, sets, "v_shipment"):
-        terms[origin, product, tag].append((1.0, var))
-        if sets.trades[origin, destination, product].max_flow is not None:
-            quota_terms[origin, destination, product].append((1.0, var))
-    for (facility, process_name, tag), var in keyed(model, sets, "v_activity"):
-        process = data.processes[process_name]
-        fac = data.facilities[facility]
-        out = sets.output_tag(tag, process.stage, fac.restricted)
+    for key, var in keyed(model, sets, "v_shipment"):
+        terms[NodeKey(key.origin, key.product, key.tag, key.year)].append((1.0, var))
+        trade = TradeKey(key.origin, key.destination, key.product, key.year)
+        if sets.trades[trade].max_flow is not None:
+            quota_terms[trade].append((1.0, var))
+    for key, var in keyed(model, sets, "v_activity"):
+        process = data.processes[key.process]
+        facility = data.facilities[key.facility]
+        out = sets.output_tag(key.tag, process.stage, facility.restricted)
         for product, coef in process.outputs.items():
-            if (fac.country, product, out) in exported:
-                terms[fac.country, product, out].append((-coef, var))
+            node = NodeKey(facility.country, product, out, key.year)
+            if node in exported:
+                terms[node].append((-coef, var))
     add_rows(model, "no_reexport_constraint", sets.exports, terms, None, 0.0, "Exports ≤ own production (t/yr)")
     quotas = {key: trade.max_flow for key, trade in sets.trades.items() if key in quota_terms}
     add_rows(model, "quota_constraint", list(quotas), quota_terms, None, quotas, "Lane quota (t/yr)")
