@@ -2,26 +2,74 @@
 
 This is the benchmark's "HiGHS alone" route: the physical limit of how fast
 the LP can be prepared, and an independent second construction of the model
-(its objective must agree with the Pyomo build).  It uses the same index
-sets as :mod:`model.sets` and the equations of :mod:`model.constraints`,
-assembled column-family by column-family with NumPy/pandas (no per-entry
-Python objects).
+(``tests/test_matrix.py`` checks, on hand cases of every corner, the base
+case and random networks, that it is the Pyomo build row for row).
+
+It takes every variable family from the index sets of
+:func:`model.formulation.sets.build_sets` (it derives none of its own) and
+writes the equations of :mod:`model.formulation.constraints` column family
+by column family with NumPy/pandas (no per-entry Python objects).  The row
+families the constraint modules select themselves are selected here by the
+same rules:
+
+* capacity: every facility with an activity or an expansion variable, in
+  the facilities' order (a facility that may expand but runs nothing still
+  gets ``−v_expansion ≤ capacity``);
+* quota: every trade with a ``max_flow`` that has a shipment, in trade order;
+* exposure cap: every cap below 1 with at least one exposed delivery, in cap
+  order.
+
+Keys are read by field name (:mod:`model.formulation.keys`).  Fields a key
+has beyond its family's own (the model year; a scenario later) are carried
+through by name, so rows are matched on them too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from model.data import ModelData
-from model.formulation.constraints.exposure import exposed
+from model.formulation.constraints.exposure import cap_index, exposed
+from model.formulation.keys import (
+    ActivityKey,
+    DeliveryKey,
+    DemandKey,
+    FacilityKey,
+    NodeKey,
+    RelabelKey,
+    ShipmentKey,
+    TradeKey,
+)
 from model.formulation.sets import ModelSets
+from model.formulation.variables import KEYS as VARIABLES  # Pyomo variable family -> its ModelSets key list
+
+# Each key family with the fields that identify a key within it; the other
+# fields of its NamedTuple (the year; a scenario later) are the ``extra``
+# fields every family shares, carried through by name.
+NODE = ["country", "product", "tag"]
+TRADE = ["origin", "destination", "product"]
+FAMILIES: dict[str, tuple[type, list[str]]] = {
+    "activity": (ActivityKey, ["facility", "process", "tag"]),
+    "shipment": (ShipmentKey, ["origin", "destination", "product", "tag"]),
+    "relabel": (RelabelKey, ["country", "product", "from_tag", "to_tag"]),
+    "delivery": (DeliveryKey, ["demand", "tag"]),
+    "unmet": (DemandKey, ["demand"]),
+    "surplus": (NodeKey, NODE),
+    "balance": (NodeKey, NODE),
+    "exports": (NodeKey, NODE),
+    "expansion": (FacilityKey, ["facility"]),
+    "trades": (TradeKey, TRADE),
+}
+EXTRA = [name for name in ActivityKey._fields if name not in FAMILIES["activity"][1]]
 
 
 @dataclass
 class MatrixLP:
+    """min cost·x  s.t.  row_lower ≤ A x ≤ row_upper, col_lower ≤ x ≤ col_upper (A as COO entries)."""
+
     cost: np.ndarray
     col_lower: np.ndarray
     col_upper: np.ndarray
@@ -30,60 +78,89 @@ class MatrixLP:
     rows: np.ndarray  # COO entries
     cols: np.ndarray
     values: np.ndarray
+    # Pyomo component name -> (first, past-the-last) column or row of the
+    # family; within a family, a column's offset is the Pyomo variable's index.
+    column_blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    row_blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.row_lower), len(self.cost)
 
 
-def _index(keys: list[tuple]) -> pd.MultiIndex | pd.Index:
-    if keys and isinstance(keys[0], tuple):
-        return pd.MultiIndex.from_tuples(keys)
-    return pd.Index(keys)
+def key_frame(sets: ModelSets, family: str) -> pd.DataFrame:
+    """The keys of one family as a DataFrame, one column per field (own fields, then ``EXTRA``)."""
+    if family not in FAMILIES:
+        raise NotImplementedError(f"the matrix build has no equations for the key family {family!r}: extend it")
+    cls, own = FAMILIES[family]
+    if [name for name in cls._fields if name not in own] != EXTRA:
+        raise NotImplementedError(f"{cls.__name__} has other extra fields than {EXTRA}: extend the matrix build")
+    keys = list(getattr(sets, family))
+    if not keys:
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in own + EXTRA})
+    return pd.DataFrame(keys, columns=list(cls._fields))[own + EXTRA]
+
+
+def positions(index: pd.MultiIndex, frame: pd.DataFrame, what: str) -> np.ndarray:
+    """Row of each line of ``frame`` in ``index``; every line must be there."""
+    if not len(frame):
+        return np.zeros(0, dtype=np.int64)
+    found = index.get_indexer(pd.MultiIndex.from_frame(frame))
+    if (found < 0).any():
+        missing = frame[found < 0].iloc[0].tolist()
+        raise ValueError(f"{what}: no row for {missing}; the matrix build has drifted from the index sets")
+    return found
 
 
 def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
-    """Columns, rows and entries of the LP of :func:`model.build.build_model`."""
+    """Columns, rows and entries of the LP of :func:`model.formulation.build.build_model`."""
+    extra = EXTRA  # matched on by name wherever two families meet
     entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     row_lower: list[np.ndarray] = []
     row_upper: list[np.ndarray] = []
-    n_rows = 0
+    row_blocks: dict[str, tuple[int, int]] = {}
 
-    # ---- columns -------------------------------------------------------
-    activity = pd.DataFrame(sets.activity, columns=["facility", "process", "tag"])
-    shipment = pd.DataFrame(sets.shipment, columns=["origin", "destination", "product", "tag"])
-    relabel = pd.DataFrame(sets.relabel, columns=["country", "product", "from_tag", "to_tag"])
-    delivery = pd.DataFrame(sets.delivery, columns=["demand", "tag"])
-    surplus = pd.DataFrame(sets.surplus, columns=["country", "product", "tag"])
-    sizes = [
-        len(activity),
-        len(shipment),
-        len(relabel),
-        len(delivery),
-        len(data.demands),
-        len(surplus),
-        len(sets.expansion),
-    ]
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    n_cols = int(starts[-1])
-    col = {
-        name: np.arange(starts[i], starts[i + 1])
-        for i, name in enumerate(["activity", "shipment", "relabel", "delivery", "unmet", "surplus", "expansion"])
-    }
+    def add_block(name: str, lower, upper, count: int) -> int:
+        """Reserve ``count`` rows for the row family ``name`` (as in Pyomo); returns its first row."""
+        first = sum(len(bounds) for bounds in row_lower)
+        row_blocks[name] = (first, first + count)
+        row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (count,)))
+        row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (count,)))
+        return first
+
+    def add(rows: np.ndarray, cols: np.ndarray, coefs) -> None:
+        entries.append((rows, cols, np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape)))
+
+    # ---- columns: one per key of each variable family, in its key order --
+    frames = {name: key_frame(sets, family) for name, family in VARIABLES.items()}
+    column_blocks, n_cols = {}, 0
+    for name, frame in frames.items():
+        column_blocks[name] = (n_cols, n_cols + len(frame))
+        frame["column"] = np.arange(n_cols, n_cols + len(frame))
+        n_cols += len(frame)
+    col = {name: frame["column"].to_numpy() for name, frame in frames.items()}
+    activity, shipment, relabel = frames["v_activity"], frames["v_shipment"], frames["v_relabel"]
+    delivery, unmet, surplus = frames["v_delivery"], frames["v_unmet_demand"], frames["v_surplus"]
+    expansion = frames["v_expansion"]
+
+    trade_index = pd.MultiIndex.from_frame(key_frame(sets, "trades"))
+    trade_list = list(sets.trades.values())
+    shipment["trade"] = positions(trade_index, shipment[TRADE + extra], "shipment → trade")
 
     unit_cost = {(fp.facility, fp.process): fp.unit_cost for fp in data.facility_processes}
+    demand_country = np.array([d.country for d in data.demands], dtype=object)
+    demand_product = np.array([d.product for d in data.demands], dtype=object)
+    quantity = np.array([d.quantity for d in data.demands], dtype=float)
     cost = np.zeros(n_cols)
-    cost[col["activity"]] = [unit_cost[f, q] for f, q in zip(activity["facility"], activity["process"], strict=True)]
-    cost[col["shipment"]] = [
-        sets.trades[o, d, p].transport_cost + sets.trades[o, d, p].tariff_cost
-        for o, d, p in zip(shipment["origin"], shipment["destination"], shipment["product"], strict=True)
-    ]
-    cost[col["unmet"]] = [d.unmet_penalty for d in data.demands]
-    cost[col["surplus"]] = [-data.products[p].surplus_price for p in surplus["product"]]
-    cost[col["expansion"]] = [data.facilities[f].expansion_cost for f in sets.expansion]
+    cost[col["v_activity"]] = [unit_cost[f, q] for f, q in zip(activity["facility"], activity["process"], strict=True)]
+    trade_cost = np.array([t.transport_cost + t.tariff_cost for t in trade_list], dtype=float)
+    cost[col["v_shipment"]] = trade_cost[shipment["trade"].to_numpy(dtype=np.int64)]
+    cost[col["v_unmet_demand"]] = [data.demands[j].unmet_penalty for j in unmet["demand"]]
+    cost[col["v_surplus"]] = [-data.products[p].surplus_price for p in surplus["product"]]
+    cost[col["v_expansion"]] = [data.facilities[f].expansion_cost for f in expansion["facility"]]
     col_lower = np.zeros(n_cols)
     col_upper = np.full(n_cols, np.inf)
-    col_upper[col["expansion"]] = [data.facilities[f].expansion_max for f in sets.expansion]
+    col_upper[col["v_expansion"]] = [data.facilities[f].expansion_max for f in expansion["facility"]]
 
     # ---- recipe entries of activities (inputs −, outputs +) ---------------
     facility_country = {name: f.country for name, f in data.facilities.items()}
@@ -92,113 +169,87 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         + [(q.name, p, c, True) for q in data.processes.values() for p, c in q.outputs.items()],
         columns=["process", "product", "coef", "output"],
     )
-    act = activity.assign(column=col["activity"], country=activity["facility"].map(facility_country))
-    out_tag = {
-        (f, q, t): sets.output_tag(t, data.processes[q].stage, data.facilities[f].restricted)
-        for f, q, t in sets.activity
-    }
-    act["out_tag"] = [out_tag[key] for key in zip(act["facility"], act["process"], act["tag"], strict=True)]
-    flows = act.merge(recipe, on="process")
-    flows["node_tag"] = np.where(flows["output"], flows["out_tag"], flows["tag"])
-
-    # ---- balance rows --------------------------------------------------
-    balance = _index(sets.balance)
-    parts = [
-        (flows[["country", "product", "node_tag"]], flows["column"].to_numpy(), flows["coef"].to_numpy()),
-        (shipment[["origin", "product", "tag"]], col["shipment"], -1.0),
-        (shipment[["destination", "product", "tag"]], col["shipment"], 1.0),
-        (relabel[["country", "product", "from_tag"]], col["relabel"], -1.0),
-        (relabel[["country", "product", "to_tag"]], col["relabel"], 1.0),
-        (
-            pd.DataFrame(
-                {
-                    "c": [data.demands[j].country for j in delivery["demand"]],
-                    "p": [data.demands[j].product for j in delivery["demand"]],
-                    "t": delivery["tag"],
-                }
-            ),
-            col["delivery"],
-            -1.0,
-        ),
-        (surplus[["country", "product", "tag"]], col["surplus"], -1.0),
+    activity["country"] = activity["facility"].map(facility_country)
+    activity["out_tag"] = [
+        sets.output_tag(t, data.processes[q].stage, data.facilities[f].restricted)
+        for f, q, t in zip(activity["facility"], activity["process"], activity["tag"], strict=True)
     ]
-    for keys, columns, coefs in parts:
-        if not len(keys):
-            continue
-        rows = balance.get_indexer(pd.MultiIndex.from_frame(keys))
-        entries.append((rows + n_rows, columns, np.broadcast_to(coefs, columns.shape).astype(float)))
-    row_lower.append(np.zeros(len(balance)))
-    row_upper.append(np.zeros(len(balance)))
-    n_rows += len(balance)
+    flows = activity.merge(recipe, on="process")
+    flows["node_tag"] = np.where(flows["output"], flows["out_tag"], flows["tag"])
+    delivery["country"] = demand_country[delivery["demand"].to_numpy(dtype=np.int64)]
+    delivery["product"] = demand_product[delivery["demand"].to_numpy(dtype=np.int64)]
 
-    # ---- capacity rows -------------------------------------------------
-    used = list(dict.fromkeys(activity["facility"]))
-    capacity = pd.Index(used)
-    entries.append((capacity.get_indexer(activity["facility"]) + n_rows, col["activity"], np.ones(len(activity))))
-    if sets.expansion:
-        expandable = capacity.get_indexer(pd.Index(sets.expansion))
-        keep = expandable >= 0
-        entries.append((expandable[keep] + n_rows, col["expansion"][keep], -np.ones(int(keep.sum()))))
-    row_lower.append(np.full(len(capacity), -np.inf))
-    row_upper.append(np.array([data.facilities[f].capacity for f in used]))
-    n_rows += len(capacity)
+    def node(frame: pd.DataFrame, country: str, product: str, tag: str) -> pd.DataFrame:
+        """The (country, product, tag, *extra) node of each line of ``frame``."""
+        return frame[[country, product, tag, *extra]].set_axis(NODE + extra, axis=1)
 
-    # ---- demand rows ---------------------------------------------------
-    entries.append((delivery["demand"].to_numpy() + n_rows, col["delivery"], np.ones(len(delivery))))
-    entries.append((np.arange(len(data.demands)) + n_rows, col["unmet"], np.ones(len(data.demands))))
-    quantity = np.array([d.quantity for d in data.demands])
-    row_lower.append(quantity)
-    row_upper.append(quantity)
-    n_rows += len(data.demands)
+    # ---- balance rows: inflows − outflows = 0 --------------------------
+    balance = pd.MultiIndex.from_frame(key_frame(sets, "balance"))
+    first = add_block("balance_constraint", 0.0, 0.0, len(balance))
+    for keys, columns, coefs in [
+        (node(flows, "country", "product", "node_tag"), flows["column"].to_numpy(), flows["coef"].to_numpy()),
+        (node(shipment, "origin", "product", "tag"), col["v_shipment"], -1.0),
+        (node(shipment, "destination", "product", "tag"), col["v_shipment"], 1.0),
+        (node(relabel, "country", "product", "from_tag"), col["v_relabel"], -1.0),
+        (node(relabel, "country", "product", "to_tag"), col["v_relabel"], 1.0),
+        (node(delivery, "country", "product", "tag"), col["v_delivery"], -1.0),
+        (node(surplus, "country", "product", "tag"), col["v_surplus"], -1.0),
+    ]:
+        add(positions(balance, keys, "balance") + first, columns, coefs)
 
-    # ---- no re-export rows ---------------------------------------------
-    exports = _index(sets.exports)
-    if len(exports):
-        rows = exports.get_indexer(pd.MultiIndex.from_frame(shipment[["origin", "product", "tag"]]))
-        entries.append((rows + n_rows, col["shipment"], np.ones(len(shipment))))
-        made = flows[flows["output"]]
-        rows = exports.get_indexer(pd.MultiIndex.from_frame(made[["country", "product", "out_tag"]]))
-        keep = rows >= 0
-        entries.append((rows[keep] + n_rows, made["column"].to_numpy()[keep], -made["coef"].to_numpy()[keep]))
-        row_lower.append(np.full(len(exports), -np.inf))
-        row_upper.append(np.zeros(len(exports)))
-        n_rows += len(exports)
+    # ---- capacity rows: Σ activity − expansion ≤ capacity ---------------
+    rank = {name: i for i, name in enumerate(data.facilities)}
+    facility_columns = ["facility", *extra]
+    users = pd.concat([activity[facility_columns], expansion[facility_columns]]).drop_duplicates()
+    users = users.assign(rank=users["facility"].map(rank)).sort_values([*extra, "rank"])
+    capacity = pd.MultiIndex.from_frame(users[facility_columns])
+    limit = [data.facilities[f].capacity for f in users["facility"]]
+    first = add_block("capacity_constraint", -np.inf, limit, len(capacity))
+    add(positions(capacity, activity[facility_columns], "capacity") + first, col["v_activity"], 1.0)
+    add(positions(capacity, expansion[facility_columns], "capacity") + first, col["v_expansion"], -1.0)
 
-    # ---- quota rows ----------------------------------------------------
-    quotas = [key for key, trade in sets.trades.items() if trade.max_flow is not None]
-    if quotas:
-        quota_index = _index(quotas)
-        rows = quota_index.get_indexer(pd.MultiIndex.from_frame(shipment[["origin", "destination", "product"]]))
-        keep = rows >= 0
-        present = np.unique(rows[keep])
-        renumber = np.full(len(quotas), -1)
-        renumber[present] = np.arange(len(present))
-        entries.append((renumber[rows[keep]] + n_rows, col["shipment"][keep], np.ones(int(keep.sum()))))
-        row_lower.append(np.full(len(present), -np.inf))
-        row_upper.append(np.array([sets.trades[quotas[i]].max_flow for i in present], dtype=float))
-        n_rows += len(present)
+    # ---- demand rows: Σ delivery + unmet = quantity ---------------------
+    demand = pd.MultiIndex.from_frame(unmet[["demand", *extra]])
+    needed = quantity[unmet["demand"].to_numpy(dtype=np.int64)]
+    first = add_block("demand_constraint", needed, needed, len(demand))
+    add(positions(demand, delivery[["demand", *extra]], "demand") + first, col["v_delivery"], 1.0)
+    add(np.arange(len(demand)) + first, col["v_unmet_demand"], 1.0)
 
-    # ---- exposure cap rows ---------------------------------------------
-    demand_row = {(d.country, d.product): j for j, d in enumerate(data.demands)}
-    tags_of: dict[int, list[tuple[str, int]]] = {}
-    for position, (j, tag) in enumerate(sets.delivery):
-        tags_of.setdefault(j, []).append((tag, col["delivery"][position]))
-    cap_rows, cap_cols, limits = [], [], []
-    for cap in data.exposure_caps:
-        if cap.max_share >= 1:
-            continue
-        j = demand_row[cap.country, cap.product]
-        members = [c for tag, c in tags_of.get(j, []) if exposed(sets.tags[tag], cap.stage)]
-        if not members:
-            continue
-        cap_rows += [n_rows + len(limits)] * len(members)
-        cap_cols += members
-        limits.append(cap.max_share * data.demands[j].quantity)
-    if limits:
-        entries.append((np.array(cap_rows), np.array(cap_cols), np.ones(len(cap_rows))))
-        row_lower.append(np.full(len(limits), -np.inf))
-        row_upper.append(np.array(limits))
-        n_rows += len(limits)
+    # ---- no re-export rows: exports − own production ≤ 0 ----------------
+    exports = pd.MultiIndex.from_frame(key_frame(sets, "exports"))
+    first = add_block("no_reexport_constraint", -np.inf, 0.0, len(exports))
+    add(positions(exports, node(shipment, "origin", "product", "tag"), "no re-export") + first, col["v_shipment"], 1.0)
+    made = flows[flows["output"]]
+    found = exports.get_indexer(pd.MultiIndex.from_frame(node(made, "country", "product", "out_tag")))
+    keep = found >= 0  # output that is not exported has no row
+    add(found[keep] + first, made["column"].to_numpy()[keep], -made["coef"].to_numpy()[keep])
+
+    # ---- quota rows: Σ_t shipment ≤ max_flow ----------------------------
+    max_flow = np.array([np.nan if t.max_flow is None else t.max_flow for t in trade_list], dtype=float)
+    limited = shipment[~np.isnan(max_flow[shipment["trade"].to_numpy(dtype=np.int64)])]
+    present = np.unique(limited["trade"].to_numpy(dtype=np.int64))  # trades in trade order
+    first = add_block("quota_constraint", -np.inf, max_flow[present], len(present))
+    add(np.searchsorted(present, limited["trade"].to_numpy(dtype=np.int64)) + first, limited["column"].to_numpy(), 1.0)
+
+    # ---- exposure cap rows: Σ exposed deliveries ≤ max_share × quantity --
+    demand_of = cap_index(data)
+    caps = pd.DataFrame(
+        [(demand_of[c.country, c.product], c.stage, c.max_share) for c in data.exposure_caps if c.max_share < 1],
+        columns=["demand", "stage", "max_share"],
+    )
+    caps["order"] = np.arange(len(caps))
+    members = delivery[["demand", "tag", *extra, "column"]].astype({"demand": np.int64})
+    members = members.merge(caps.astype({"demand": np.int64}), on="demand")
+    pairs = members[["tag", "stage"]].drop_duplicates()
+    counts = {(t, s): exposed(sets.tags[t], s) for t, s in zip(pairs["tag"], pairs["stage"], strict=True)}
+    mask = np.array([counts[t, s] for t, s in zip(members["tag"], members["stage"], strict=True)], dtype=bool)
+    members = members[mask]
+    group = members.groupby([*extra, "order"], sort=True)
+    row = group.ngroup().to_numpy()
+    heads = group.first()
+    limit = heads["max_share"].to_numpy() * quantity[heads["demand"].to_numpy(dtype=np.int64)]
+    first = add_block("exposure_cap_constraint", -np.inf, limit, len(heads))
+    add(row + first, members["column"].to_numpy(), 1.0)
 
     return MatrixLP(
         cost=cost,
@@ -209,6 +260,8 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         rows=np.concatenate([e[0] for e in entries]).astype(np.int64),
         cols=np.concatenate([e[1] for e in entries]).astype(np.int64),
         values=np.concatenate([e[2] for e in entries]).astype(float),
+        column_blocks=column_blocks,
+        row_blocks=row_blocks,
     )
 
 
@@ -219,15 +272,14 @@ def solve_matrix(lp: MatrixLP, method: str = "auto", threads: int = 1) -> tuple[
     import highspy
     from scipy.sparse import coo_array
 
-    from model.solver.solve import SIMPLEX_BELOW_COLUMNS, _quiet_stdout
+    from model.solver.solve import SIMPLEX_BELOW_COLUMNS
 
     started = time.perf_counter()
     n_rows, n_cols = lp.shape
     if method == "auto":
         method = "simplex" if n_cols < SIMPLEX_BELOW_COLUMNS else "ipm"
     matrix = coo_array((lp.values, (lp.rows, lp.cols)), shape=(n_rows, n_cols)).tocsc()
-    with _quiet_stdout():
-        highs = highspy.Highs()
+    highs = highspy.Highs()  # may print HiGHS' banner: acceptable in the benchmark
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", threads)
     highs.setOptionValue("solver", "ipm" if method == "ipm" else method)

@@ -8,7 +8,7 @@ workbook; each method then runs in its own process (so peak memory is its
 own) and reports seconds per step:
 
 * ``highs``: read + validate the workbook, index sets, the LP assembled
-  directly as sparse matrices (:mod:`model.matrix`), hand-off to ``highspy``,
+  directly as sparse matrices (:mod:`model.bench.matrix`), hand-off to ``highspy``,
   cost-optimal solve.  The physical limit for preparation.
 * ``pyomo``: the product's normal path (:func:`model.pipeline.solve_data`):
   read, sets, Pyomo build, standard-form hand-off, solve, least-exposure
