@@ -6,7 +6,8 @@ the LP can be prepared, and an independent second construction of the model
 case and random networks, that it is the Pyomo build row for row).
 
 It takes every variable family from the index sets of
-:func:`model.formulation.sets.build_sets` (it derives none of its own) and
+:func:`model.formulation.sets.build_sets` (it derives none of its own; a
+family it has no equations for must be empty, else it refuses) and
 writes the equations of :mod:`model.formulation.constraints` column family
 by column family with NumPy/pandas (no per-entry Python objects).  The row
 families the constraint modules select themselves are selected here by the
@@ -90,8 +91,6 @@ class MatrixLP:
 
 def key_frame(sets: ModelSets, family: str) -> pd.DataFrame:
     """The keys of one family as a DataFrame, one column per field (own fields, then ``EXTRA``)."""
-    if family not in FAMILIES:
-        raise NotImplementedError(f"the matrix build has no equations for the key family {family!r}: extend it")
     cls, own = FAMILIES[family]
     if [name for name in cls._fields if name not in own] != EXTRA:
         raise NotImplementedError(f"{cls.__name__} has other extra fields than {EXTRA}: extend the matrix build")
@@ -132,7 +131,10 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         entries.append((rows, cols, np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape)))
 
     # ---- columns: one per key of each variable family, in its key order --
-    frames = {name: key_frame(sets, family) for name, family in VARIABLES.items()}
+    unknown = [name for name, family in VARIABLES.items() if family not in FAMILIES and len(getattr(sets, family))]
+    if unknown:
+        raise NotImplementedError(f"the matrix build has no equations for {', '.join(unknown)}: extend it")
+    frames = {name: key_frame(sets, family) for name, family in VARIABLES.items() if family in FAMILIES}
     column_blocks, n_cols = {}, 0
     for name, frame in frames.items():
         column_blocks[name] = (n_cols, n_cols + len(frame))
