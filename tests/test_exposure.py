@@ -102,10 +102,27 @@ def test_more_specific_cap_wins(solve):
     assert row_of(outcome.report.sheets["exposure_caps"], stage="any")["max_share"] == 0.25
 
 
-def test_cap_of_one_equals_no_cap(solve):
-    assert solve(magnet_case(caps=[["USA", "magnet", "any", 1.0]])).objective == pytest.approx(
-        solve(magnet_case(), name="uncapped").objective
-    )
+def cap_rows(outcome) -> int:
+    """Number of exposure-cap rows in the LP the run solved."""
+    from model.formulation.build import build_model
+
+    return len(build_model(outcome.data, outcome.sets).exposure_cap_constraint)
+
+
+def test_cap_of_one_makes_no_row_and_a_cap_just_below_one_binds(solve):
+    # Uncapped every magnet is exposed (share 1), so a cap of 1 holds as it
+    # is: no row, 11 400.  A cap of 0.999 gets its row and binds: 99.9 t
+    # standard + 0.1 t dy-free = 11 400 + 0.1·196 = 11 419.6, and one more
+    # point of allowed exposure (1 t) saves 196 USD/yr.
+    at_one = solve(magnet_case(caps=[["USA", "magnet", "any", 1.0]]), name="one")
+    assert cap_rows(at_one) == 0
+    assert at_one.objective == pytest.approx(11400.0)
+    nearly = solve(magnet_case(caps=[["USA", "magnet", "any", 0.999]]), name="nearly")
+    assert cap_rows(nearly) == 1
+    assert nearly.objective == pytest.approx(11419.6)
+    cap = row_of(nearly.report.sheets["exposure_caps"], stage="any")
+    assert cap["binding"] == "yes"
+    assert cap["shadow_price_per_pp"] == pytest.approx(196.0)
 
 
 def test_default_cap_and_command_line_override(solve):

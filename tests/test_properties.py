@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.bench.synthetic import Size, synthetic_data
-from model.data import LaneRule
+from model.data import ExposureCap, LaneRule
 from model.pipeline import solve_data
 
 sizes = st.builds(
@@ -31,8 +31,6 @@ def cost(data) -> float:
 
 
 def with_any_cap(data, share):
-    from model.data import ExposureCap
-
     caps = [ExposureCap(d.country, d.product, "any", share, "test") for d in data.demands]
     return dataclasses.replace(data, exposure_caps=caps)
 
@@ -49,12 +47,90 @@ def test_solves_and_verifies(size):
     )
 
 
+def uncapped(data):
+    return dataclasses.replace(data, exposure_caps=[])
+
+
+def with_row_caps(data, shares: dict[tuple[str, str], float]):
+    """An ``any`` cap on each demand row (country, product) named in ``shares``."""
+    caps = [
+        ExposureCap(d.country, d.product, "any", shares[d.country, d.product], "test")
+        for d in data.demands
+        if (d.country, d.product) in shares
+    ]
+    return dataclasses.replace(data, exposure_caps=caps)
+
+
+def cap_rows(data) -> set[tuple[int, str]]:
+    """(demand index, stage) of every exposure-cap row the LP gets for ``data``."""
+    from model.formulation.build import build_model
+    from model.formulation.sets import build_sets
+
+    model = build_model(data, build_sets(data))
+    # Keys are (demand index, stage[, year ...]): the first two fields name the cap.
+    return {(key[0], key[1]) for key in model.exposure_cap_constraint}
+
+
+def exposed_shares(outcome) -> dict[tuple[str, str], float]:
+    """Share of each demand row exposed at any stage, read from the deliveries sheet."""
+    deliveries = outcome.report.sheets["deliveries"]
+    return {(r.country, r.product): float(r.exposure_any) for r in deliveries.itertuples(index=False)}
+
+
 @common
 @given(sizes)
-def test_cap_of_one_equals_no_cap(size):
-    data = synthetic_data(size)
-    uncapped = dataclasses.replace(data, exposure_caps=[])
-    assert cost(with_any_cap(data, 1.0)) == pytest.approx(cost(uncapped), rel=1e-7)
+def test_cap_at_the_uncapped_share_costs_nothing_and_just_below_it_binds(size):
+    # Capping every demand row at the exposure the uncapped optimum reports
+    # keeps that plan feasible, so the cost must not move: a cap row that
+    # counts too much (clean tags, another row's deliveries, a limit off its
+    # quantity) or a report that understates exposure makes it dearer.
+    data = uncapped(synthetic_data(size))
+    free = solve_data(data)
+    tolerance = 1e-6 * max(1.0, abs(free.objective))
+    shares = exposed_shares(free)
+    assert cost(with_row_caps(data, shares)) == pytest.approx(free.objective, rel=1e-6, abs=1e-6)
+
+    # Five points below that share (where that is above 0): every such cap
+    # gets its row, holds, and the plan cannot get cheaper.  If it got
+    # dearer, some cap must be binding (were none, the capped optimum would
+    # be optimal uncapped too, at the uncapped cost).
+    below = {key: share - 0.05 for key, share in shares.items() if share - 0.05 > 0}
+    if not below:
+        return
+    tight_data = with_row_caps(data, below)
+    index = {(d.country, d.product): j for j, d in enumerate(data.demands)}
+    assert cap_rows(tight_data) == {(index[key], "any") for key in below}
+    tight = solve_data(tight_data)
+    assert tight.objective >= free.objective - tolerance
+    caps = tight.report.sheets["exposure_caps"]
+    assert len(caps) == len(below)
+    assert (caps["achieved_share"] <= caps["max_share"] + 1e-6).all(), caps
+    if tight.objective > free.objective + tolerance:
+        assert (caps["binding"] == "yes").any(), caps
+
+
+@common
+@given(sizes)
+def test_cap_of_one_makes_no_row_and_a_cap_just_below_one_does(size):
+    # A share of 1 always holds (exposed <= delivered <= quantity), so the
+    # build drops it: no row, the uncapped cost.  0.999 must get a row for
+    # every demand row with exposed deliveries, and costs the same as no cap
+    # unless some row was more than 99.9 % exposed.
+    data = uncapped(synthetic_data(size))
+    free = solve_data(data)
+    shares = exposed_shares(free)
+    index = {(d.country, d.product): j for j, d in enumerate(data.demands)}
+    one = with_row_caps(data, dict.fromkeys(shares, 1.0))
+    nearly = with_row_caps(data, dict.fromkeys(shares, 0.999))
+    assert cap_rows(one) == set()
+    assert cost(one) == pytest.approx(free.objective, rel=1e-7)
+    rows = cap_rows(nearly)
+    assert {(index[key], "any") for key, share in shares.items() if share > 1e-6} <= rows
+    assert rows <= {(j, "any") for j in index.values()}
+    if max(shares.values()) <= 0.999:
+        assert cost(nearly) == pytest.approx(free.objective, rel=1e-6, abs=1e-6)
+    else:
+        assert cost(nearly) >= free.objective - 1e-6 * max(1.0, abs(free.objective))
 
 
 @common
