@@ -113,7 +113,6 @@ def positions(index: pd.MultiIndex, frame: pd.DataFrame, what: str) -> np.ndarra
 
 def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     """Columns, rows and entries of the LP of :func:`model.formulation.build.build_model`."""
-    extra = EXTRA  # matched on by name wherever two families meet
     entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     row_lower: list[np.ndarray] = []
     row_upper: list[np.ndarray] = []
@@ -135,6 +134,12 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     if unknown:
         raise NotImplementedError(f"the matrix build has no equations for {', '.join(unknown)}: extend it")
     frames = {name: key_frame(sets, family) for name, family in VARIABLES.items() if family in FAMILIES}
+    rows_of = {family: key_frame(sets, family) for family in ("trades", "balance", "exports")}
+    # Extra fields are matched on wherever two families meet, but only those
+    # that vary: with one year, matching on it changes nothing and costs a
+    # third of the build.
+    every = [*frames.values(), *rows_of.values()]
+    extra = [name for name in EXTRA if pd.concat([frame[name] for frame in every]).nunique() > 1]
     column_blocks, n_cols = {}, 0
     for name, frame in frames.items():
         column_blocks[name] = (n_cols, n_cols + len(frame))
@@ -145,20 +150,21 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     delivery, unmet, surplus = frames["v_delivery"], frames["v_unmet_demand"], frames["v_surplus"]
     expansion = frames["v_expansion"]
 
-    trade_index = pd.MultiIndex.from_frame(key_frame(sets, "trades"))
+    trade_index = pd.MultiIndex.from_frame(rows_of["trades"][TRADE + extra])
     trade_list = list(sets.trades.values())
     shipment["trade"] = positions(trade_index, shipment[TRADE + extra], "shipment → trade")
 
-    unit_cost = {(fp.facility, fp.process): fp.unit_cost for fp in data.facility_processes}
+    pairs = pd.MultiIndex.from_tuples([(fp.facility, fp.process) for fp in data.facility_processes])
+    unit_cost = np.array([fp.unit_cost for fp in data.facility_processes], dtype=float)
     demand_country = np.array([d.country for d in data.demands], dtype=object)
     demand_product = np.array([d.product for d in data.demands], dtype=object)
     quantity = np.array([d.quantity for d in data.demands], dtype=float)
     cost = np.zeros(n_cols)
-    cost[col["v_activity"]] = [unit_cost[f, q] for f, q in zip(activity["facility"], activity["process"], strict=True)]
+    cost[col["v_activity"]] = unit_cost[positions(pairs, activity[["facility", "process"]], "unit cost")]
     trade_cost = np.array([t.transport_cost + t.tariff_cost for t in trade_list], dtype=float)
     cost[col["v_shipment"]] = trade_cost[shipment["trade"].to_numpy(dtype=np.int64)]
     cost[col["v_unmet_demand"]] = [data.demands[j].unmet_penalty for j in unmet["demand"]]
-    cost[col["v_surplus"]] = [-data.products[p].surplus_price for p in surplus["product"]]
+    cost[col["v_surplus"]] = -surplus["product"].map({n: p.surplus_price for n, p in data.products.items()})
     cost[col["v_expansion"]] = [data.facilities[f].expansion_cost for f in expansion["facility"]]
     col_lower = np.zeros(n_cols)
     col_upper = np.full(n_cols, np.inf)
@@ -172,10 +178,17 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         columns=["process", "product", "coef", "output"],
     )
     activity["country"] = activity["facility"].map(facility_country)
-    activity["out_tag"] = [
-        sets.output_tag(t, data.processes[q].stage, data.facilities[f].restricted)
-        for f, q, t in zip(activity["facility"], activity["process"], activity["tag"], strict=True)
-    ]
+    # Output tag of each activity, computed once per (input tag, stage, restricted).
+    drawn = pd.DataFrame(
+        {
+            "tag": activity["tag"],
+            "stage": activity["process"].map({name: q.stage for name, q in data.processes.items()}),
+            "restricted": activity["facility"].map({name: f.restricted for name, f in data.facilities.items()}),
+        }
+    )
+    outputs = drawn.drop_duplicates()
+    outputs["out_tag"] = [sets.output_tag(t, s, r) for t, s, r in outputs.itertuples(index=False)]
+    activity["out_tag"] = drawn.merge(outputs, how="left", on=["tag", "stage", "restricted"])["out_tag"].to_numpy()
     flows = activity.merge(recipe, on="process")
     flows["node_tag"] = np.where(flows["output"], flows["out_tag"], flows["tag"])
     delivery["country"] = demand_country[delivery["demand"].to_numpy(dtype=np.int64)]
@@ -186,7 +199,7 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         return frame[[country, product, tag, *extra]].set_axis(NODE + extra, axis=1)
 
     # ---- balance rows: inflows − outflows = 0 --------------------------
-    balance = pd.MultiIndex.from_frame(key_frame(sets, "balance"))
+    balance = pd.MultiIndex.from_frame(rows_of["balance"][NODE + extra])
     first = add_block("balance_constraint", 0.0, 0.0, len(balance))
     for keys, columns, coefs in [
         (node(flows, "country", "product", "node_tag"), flows["column"].to_numpy(), flows["coef"].to_numpy()),
@@ -218,7 +231,7 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     add(np.arange(len(demand)) + first, col["v_unmet_demand"], 1.0)
 
     # ---- no re-export rows: exports − own production ≤ 0 ----------------
-    exports = pd.MultiIndex.from_frame(key_frame(sets, "exports"))
+    exports = pd.MultiIndex.from_frame(rows_of["exports"][NODE + extra])
     first = add_block("no_reexport_constraint", -np.inf, 0.0, len(exports))
     add(positions(exports, node(shipment, "origin", "product", "tag"), "no re-export") + first, col["v_shipment"], 1.0)
     made = flows[flows["output"]]
