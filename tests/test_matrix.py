@@ -251,6 +251,20 @@ HAND_CASES = {
         None,
         lambda data, sets: all(not q.inputs for q in data.processes.values()),
     ),
+    "nothing can run: no activity, a quota on a trade nothing ships": (
+        {
+            "countries": [["JP", "no"], ["US", "no"]],
+            "products": [["scrap", 1, 0], ["oxide", 100, 0]],
+            "processes": [["recycle", "separation", "scrap", -1], ["recycle", "separation", "oxide", 0.8]],
+            "facilities": [["JP recycler", "JP", 10, None, 40, 2]],
+            "facility_processes": [["JP recycler", "recycle", 1]],
+            "lanes": [["JP", "US", "oxide", None, None, None, 50]],
+            "demand": [["US", "oxide", 5, None], ["JP", "oxide", 0, None]],
+            "exposure_caps": [["*", "*", "any", 0.5]],
+        },
+        None,
+        lambda data, sets: not sets.activity and not sets.shipment and sets.trades and not sets.balance,
+    ),
     "trnsport (GAMS)": (trnsport_case(), None, lambda data, sets: len(data.demands) == 3),
 }
 
