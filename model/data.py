@@ -89,9 +89,66 @@ class LaneRule:
         return (self.origin, self.destination, self.product)
 
 
+@dataclass(frozen=True)
+class Project:
+    """A candidate investment adding ``capacity`` to ``facility`` (SPEC Part 2)."""
+
+    name: str
+    facility: str
+    capacity: float  # activity units/yr when built whole
+    capex: float  # USD in total
+    online_years: tuple[int, ...]  # model years it may come online in
+    lead_time: int  # years from decision to online
+    life: int  # years of operation
+    all_or_nothing: bool
+    funder: str | None  # budget paying the capex; None = private
+    fixed_cost: float  # USD/yr while online
+    row: int
+
+
+@dataclass(frozen=True)
+class Stockpile:
+    """A strategic stock of ``product`` held in ``country`` (SPEC Part 2)."""
+
+    country: str
+    product: str
+    initial: float  # t at the start of the first year
+    initial_tag: frozenset  # stages carried by the initial stock (empty = clean)
+    min_days: float  # days of demand required at the end of each year from ``from_year``
+    max: float | None  # t
+    holding_cost: float  # USD per t held at the end of a year
+    from_year: int  # first year the cover applies
+    row: int
+
+
+@dataclass(frozen=True)
+class YearData:
+    """The rows that apply in one model year, after the from-year rule.
+
+    ``facilities`` and ``facility_processes`` hold only what exists in the
+    year; ``demands`` maps the demand index (position in
+    ``ModelData.demands``) to that year's row, its quantity grown.
+    """
+
+    year: int
+    products: dict[str, Product]
+    facilities: dict[str, Facility]
+    facility_processes: list[FacilityProcess]
+    demands: dict[int, Demand]
+    exposure_caps: list[ExposureCap]
+    lane_rules: list[LaneRule]
+
+
 @dataclass
 class ModelData:
-    """Everything the LP needs, validated."""
+    """Everything the LP needs, validated.
+
+    The Part 1 fields describe the case as a whole: every product, every
+    facility (with its first row), every facility-process pair, every
+    demand row (country, product; its first row) by position.  In a
+    single-year case they are also the year's data.  With years,
+    :meth:`at` gives each year's rows (``year_data``).
+    """
 
     case_name: str
     settings: dict[str, object]
@@ -107,3 +164,29 @@ class ModelData:
     default_transport_cost: float
     warnings: list[str] = field(default_factory=list)
     years: list[int] = field(default_factory=lambda: [SINGLE_YEAR])  # model years; one for a single-year case
+    year_data: dict[int, YearData] = field(default_factory=dict)  # empty: every year is the Part 1 fields
+    stock_release_years: frozenset[int] = frozenset()
+    projects: list[Project] = field(default_factory=list)
+    budgets: dict[str, dict[int, float]] = field(default_factory=dict)  # funder -> year -> USD
+    stockpiles: list[Stockpile] = field(default_factory=list)
+    has_years: bool = False  # a `years` sheet: results carry a year column
+
+    def at(self, year: int) -> YearData:
+        """The rows that apply in ``year``."""
+        found = self.year_data.get(year)
+        if found is not None:
+            return found
+        return YearData(
+            year,
+            self.products,
+            self.facilities,
+            self.facility_processes,
+            dict(enumerate(self.demands)),
+            self.exposure_caps,
+            self.lane_rules,
+        )
+
+    def discount_factor(self, year: int) -> float:
+        """(1 + r)^-(year − first year), r = setting discount_rate."""
+        rate = float(self.settings.get("discount_rate") or 0.0)
+        return (1.0 + rate) ** -(year - self.years[0])

@@ -1,7 +1,8 @@
 """The model's table of contents: sets → variables → constraints → objective.
 
-Every variable is continuous and non-negative (tonnes or activity units per
-year).  Names are those of ``docs/model.md`` and of the results workbook.
+Every variable is non-negative (tonnes or activity units per year); the
+builds of all-or-nothing projects are binary, which makes the problem a MIP.
+Names are those of ``docs/model.md`` and of the results workbook.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from model.formulation.constraints.balance import define_balance_constraints
 from model.formulation.constraints.capacity import define_capacity_constraints
 from model.formulation.constraints.demand import define_demand_constraints
 from model.formulation.constraints.exposure import define_exposure_constraints
+from model.formulation.constraints.projects import define_project_constraints
+from model.formulation.constraints.stocks import define_stock_constraints
 from model.formulation.constraints.trade import define_trade_constraints
 from model.formulation.objective import define_objective
 from model.formulation.sets import ModelSets
@@ -28,5 +31,7 @@ def build_model(data: ModelData, sets: ModelSets) -> pyo.ConcreteModel:
     define_demand_constraints(model, data, sets)
     define_trade_constraints(model, data, sets)
     define_exposure_constraints(model, data, sets)
+    define_project_constraints(model, data, sets)
+    define_stock_constraints(model, data, sets)
     define_objective(model, data, sets)
     return model

@@ -101,3 +101,40 @@ def label(family: str, key: tuple) -> str:
     if fields is None:
         return f"{family}[{key}]"
     return f"{family}[" + ", ".join(f"{name}={value}" for name, value in zip(fields, key, strict=True)) + "]"
+
+
+class BuildKey(NamedTuple):
+    """v_build: share of ``project`` coming online in ``year`` (binary when all-or-nothing)."""
+
+    project: str
+    year: int
+
+
+class StockKey(NamedTuple):
+    """v_stock: t of ``product`` tagged ``tag`` held in ``country`` at the end of ``year``."""
+
+    country: str
+    product: str
+    tag: str
+    year: int
+
+
+class StockpileKey(NamedTuple):
+    """v_cover_shortfall, cover_constraint and stock_max_constraint: one stockpile in one year."""
+
+    country: str
+    product: str
+    year: int
+
+
+class BudgetKey(NamedTuple):
+    """budget_constraint: capex ``funder`` commits in decision year ``year``."""
+
+    funder: str
+    year: int
+
+
+class ProjectKey(NamedTuple):
+    """build_once_constraint: a project is built at most once over the years."""
+
+    project: str

@@ -20,6 +20,13 @@ for each node (country k, product p):
 and the relabelling targets ``needed[k, p]`` = the activity tags of
 processes in k that consume p.  Variables exist only on these sets.
 
+Years
+-----
+Tags are computed once, over the union of every year's network (pairs,
+trades, and the tags of initial stocks); each year then has variables only
+for what exists in it: the pairs of its facilities, its trades, its demand
+rows.
+
 Trades
 ------
 A trade (origin o, destination d, product p) is created only where o has a
@@ -33,15 +40,18 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from model.data import ModelData
+from model.data import ModelData, YearData
 from model.formulation.keys import (
     ActivityKey,
+    BuildKey,
     DeliveryKey,
     DemandKey,
     FacilityKey,
     NodeKey,
     RelabelKey,
     ShipmentKey,
+    StockKey,
+    StockpileKey,
     TradeKey,
 )
 from model.workbook.validate import lane_table
@@ -86,7 +96,10 @@ class ModelSets:
     surplus: list[NodeKey]
     balance: list[NodeKey]
     exports: list[NodeKey]  # origin, product, tag with shipments
-    expansion: list[FacilityKey]  # facilities that may expand
+    expansion: list[FacilityKey]  # facilities that may expand, in the year of the addition
+    build: list[BuildKey] = field(default_factory=list)  # projects, in the years they may come online
+    stock: list[StockKey] = field(default_factory=list)
+    cover: list[StockpileKey] = field(default_factory=list)  # stockpiles with a cover target in the year
     warnings: list[str] = field(default_factory=list)
     _output_tags: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
@@ -104,21 +117,27 @@ class ModelSets:
         return tag_label(tag, self.stages)
 
 
-def resolve_trades(data: ModelData, year: int) -> dict[TradeKey, Trade]:
-    """Allowed trades between producers and users, lane columns resolved."""
+def resolve_trades(data: ModelData, view: YearData) -> dict[TradeKey, Trade]:
+    """Allowed trades of one year between producers and users, lane columns resolved.
+
+    Users are countries with a facility consuming the product, a demand row
+    for it, or a stockpile of it.
+    """
     makers: dict[str, set[str]] = defaultdict(set)
     users: dict[str, set[str]] = defaultdict(set)
-    for pair in data.facility_processes:
+    for pair in view.facility_processes:
         process = data.processes[pair.process]
-        country = data.facilities[pair.facility].country
+        country = view.facilities[pair.facility].country
         for product in process.outputs:
             makers[product].add(country)
         for product in process.inputs:
             users[product].add(country)
-    for demand in data.demands:
+    for demand in view.demands.values():
         users[demand.product].add(demand.country)
+    for stockpile in data.stockpiles:
+        users[stockpile.product].add(stockpile.country)
 
-    table = lane_table(data.lane_rules)
+    table = lane_table(view.lane_rules)
     trades = {}
     for product in data.products:
         for origin in sorted(makers[product]):
@@ -131,37 +150,49 @@ def resolve_trades(data: ModelData, year: int) -> dict[TradeKey, Trade]:
                 if not allowed or max_flow == 0:
                     continue
                 tariff_rate = float(resolved.get("tariff", (0.0, 0))[0])
-                trades[TradeKey(origin, destination, product, year)] = Trade(
+                trades[TradeKey(origin, destination, product, view.year)] = Trade(
                     origin,
                     destination,
                     product,
                     float(resolved.get("transport_cost", (data.default_transport_cost, 0))[0]),
                     tariff_rate,
-                    tariff_rate * data.products[product].value,
+                    tariff_rate * view.products[product].value,
                     max_flow,
                 )
     return trades
 
 
 def build_sets(data: ModelData) -> ModelSets:
-    """Reachable tags and every sparse index set of the LP."""
-    (year,) = data.years
-    trades = resolve_trades(data, year)
-    destinations: dict[tuple[str, str], list[str]] = defaultdict(list)
+    """Reachable tags and every sparse index set of the LP, year by year."""
+    views = [data.at(year) for year in data.years]
+    trades: dict[TradeKey, Trade] = {}
+    for view in views:
+        trades.update(resolve_trades(data, view))
+    destinations: dict[tuple[str, str], set[str]] = defaultdict(set)
     for trade in trades:
-        destinations[trade.origin, trade.product].append(trade.destination)
+        destinations[trade.origin, trade.product].add(trade.destination)
 
-    pairs = [
-        (pair.facility, data.processes[pair.process], data.facilities[pair.facility])
-        for pair in data.facility_processes
-    ]
+    # Pairs of the union network: (facility, process, restricted) as in any year.
+    pair_index: dict[tuple[str, str, bool], int] = {}
+    pairs: list[tuple[str, object, str, bool]] = []  # facility, process, country, restricted
+    for view in views:
+        for pair in view.facility_processes:
+            facility = view.facilities[pair.facility]
+            key = (pair.facility, pair.process, facility.restricted)
+            if key not in pair_index:
+                pair_index[key] = len(pairs)
+                pairs.append((pair.facility, data.processes[pair.process], facility.country, facility.restricted))
     produced: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
     available: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
-    activity_tags: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+    activity_tags: dict[tuple[str, str], set[frozenset]] = defaultdict(set)  # facility, process -> input tags
+    drawn: list[set[frozenset]] = [set() for _ in pairs]  # per pair of the union network
     consumers: dict[tuple[str, str], list[int]] = defaultdict(list)  # node -> pairs drawing on it
-    for index, (_, process, facility) in enumerate(pairs):
+    for index, (_, process, country, _) in enumerate(pairs):
         for product in process.inputs:
-            consumers[facility.country, product].append(index)
+            consumers[country, product].append(index)
+    for stockpile in data.stockpiles:
+        if stockpile.initial > 0:
+            available[stockpile.country, stockpile.product].add(stockpile.initial_tag)
     clean = frozenset()
     # Worklist fixed point: a pair is looked at again only when a node it
     # draws on gained a tag.  First-in first-out, starting in chain order
@@ -173,19 +204,19 @@ def build_sets(data: ModelData) -> ModelSets:
     while pending:
         index = pending.popleft()
         queued.discard(index)
-        facility_name, process, facility = pairs[index]
-        country = facility.country
+        facility_name, process, country, restricted = pairs[index]
         options = {clean}
         for product in process.inputs:
             options = {a | b for a in options for b in available[country, product]}
             if not options:
                 break
-        new = options - activity_tags[facility_name, process.name]
+        new = options - drawn[index]
         if not new:
             continue
+        drawn[index] |= new
         activity_tags[facility_name, process.name] |= new
         for tag in new:
-            out = tag | {process.stage} if facility.restricted else tag
+            out = tag | {process.stage} if restricted else tag
             for product in process.outputs:
                 if out in produced[country, product]:
                     continue
@@ -217,46 +248,80 @@ def build_sets(data: ModelData) -> ModelSets:
                 sort_keys[tag] = (len(tag), label(tag))
         return sorted(tags, key=sort_keys.__getitem__)
 
-    activity = []
-    needed: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
-    for facility_name, process, facility in pairs:
-        for tag in ordered(activity_tags[facility_name, process.name]):
-            activity.append(ActivityKey(facility_name, process.name, label(tag), year))
-            for product in process.inputs:
-                needed[facility.country, product].add(tag)
+    activity: list[ActivityKey] = []
+    shipment: list[ShipmentKey] = []
+    relabel: list[RelabelKey] = []
+    delivery: list[DeliveryKey] = []
+    unmet: list[DemandKey] = []
+    surplus: list[NodeKey] = []
+    balance: list[NodeKey] = []
+    exports: list[NodeKey] = []
+    expansion: list[FacilityKey] = []
+    stock: list[StockKey] = []
+    cover: list[StockpileKey] = []
+    warnings: list[str] = []
+    unreachable: set[int] = set()
+    stock_tags = {
+        (s.country, s.product): ordered(available[s.country, s.product] | ({s.initial_tag} if s.initial > 0 else set()))
+        for s in data.stockpiles
+    }
+    for view in views:
+        year = view.year
+        needed: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+        made: dict[tuple[str, str], set[frozenset]] = defaultdict(set)
+        for pair in view.facility_processes:
+            facility = view.facilities[pair.facility]
+            process = data.processes[pair.process]
+            for tag in ordered(activity_tags[pair.facility, pair.process]):
+                activity.append(ActivityKey(pair.facility, pair.process, label(tag), year))
+                for product in process.inputs:
+                    needed[facility.country, product].add(tag)
+                out = tag | {process.stage} if facility.restricted else tag
+                for product in process.outputs:
+                    made[facility.country, product].add(out)
 
-    shipment = []
-    exports = set()
-    for trade in trades:
-        for tag in ordered(produced[trade.origin, trade.product]):
-            shipment.append(ShipmentKey(trade.origin, trade.destination, trade.product, label(tag), year))
-            exports.add(NodeKey(trade.origin, trade.product, label(tag), year))
+        year_exports = set()
+        for trade in trades:
+            if trade.year != year:
+                continue
+            for tag in ordered(made[trade.origin, trade.product]):
+                shipment.append(ShipmentKey(trade.origin, trade.destination, trade.product, label(tag), year))
+                year_exports.add(NodeKey(trade.origin, trade.product, label(tag), year))
+        exports += sorted(year_exports)
 
-    relabel = []
-    for (country, product), targets in needed.items():
-        for target in ordered(targets):
-            for source in ordered(available[country, product]):
-                if source < target:
-                    relabel.append(RelabelKey(country, product, label(source), label(target), year))
+        for (country, product), targets in needed.items():
+            for target in ordered(targets):
+                for source in ordered(available[country, product]):
+                    if source < target:
+                        relabel.append(RelabelKey(country, product, label(source), label(target), year))
 
-    delivery = []
-    warnings = []
-    for index, demand in enumerate(data.demands):
-        tags = available.get((demand.country, demand.product), set())
-        if not tags and demand.quantity > 0:
-            warnings.append(
-                f"{demand.country} demand for {demand.product} (demand row {demand.row}) cannot be reached by any "
-                "facility or allowed trade; it will show as unmet"
-            )
-        for tag in ordered(tags):
-            delivery.append(DeliveryKey(index, label(tag), year))
+        for index, demand in view.demands.items():
+            tags = available.get((demand.country, demand.product), set())
+            if not tags and demand.quantity > 0 and index not in unreachable:
+                unreachable.add(index)
+                warnings.append(
+                    f"{demand.country} demand for {demand.product} (demand row {demand.row}) cannot be reached by "
+                    "any facility or allowed trade; it will show as unmet"
+                )
+            for tag in ordered(tags):
+                delivery.append(DeliveryKey(index, label(tag), year))
+            unmet.append(DemandKey(index, year))
 
-    surplus = [NodeKey(k, p, label(t), year) for (k, p), tags in produced.items() for t in ordered(tags)]
-    nodes = set()
-    for (k, p), tags in available.items():
-        nodes.update(NodeKey(k, p, label(t), year) for t in tags)
-    for (k, p), tags in needed.items():
-        nodes.update(NodeKey(k, p, label(t), year) for t in tags)
+        surplus += [NodeKey(k, p, label(t), year) for (k, p), tags in made.items() for t in ordered(tags)]
+        nodes = set()
+        for (k, p), tags in available.items():
+            nodes.update(NodeKey(k, p, label(t), year) for t in tags)
+        for (k, p), tags in needed.items():
+            nodes.update(NodeKey(k, p, label(t), year) for t in tags)
+        for (k, p), tags in stock_tags.items():
+            nodes.update(NodeKey(k, p, label(t), year) for t in tags)
+            stock += [StockKey(k, p, label(t), year) for t in tags]
+        balance += sorted(nodes)
+
+        expansion += [FacilityKey(f.name, year) for f in view.facilities.values() if f.expansion_max > 0]
+        for stockpile in data.stockpiles:
+            if stockpile.min_days > 0 and year >= stockpile.from_year and year not in data.stock_release_years:
+                cover.append(StockpileKey(stockpile.country, stockpile.product, year))
 
     return ModelSets(
         stages=stages,
@@ -267,10 +332,13 @@ def build_sets(data: ModelData) -> ModelSets:
         shipment=shipment,
         relabel=relabel,
         delivery=delivery,
-        unmet=[DemandKey(index, year) for index in range(len(data.demands))],
+        unmet=unmet,
         surplus=surplus,
-        balance=sorted(nodes),
-        exports=sorted(exports),
-        expansion=[FacilityKey(f.name, year) for f in data.facilities.values() if f.expansion_max > 0],
+        balance=balance,
+        exports=exports,
+        expansion=expansion,
+        build=[BuildKey(project.name, year) for project in data.projects for year in project.online_years],
+        stock=stock,
+        cover=cover,
         warnings=warnings,
     )

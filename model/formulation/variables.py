@@ -13,7 +13,10 @@ objective and the extraction.
     v_delivery[j, t, y]          t/yr delivered to demand row j with tag t
     v_unmet_demand[j, y]         t/yr of demand row j not delivered
     v_surplus[k, p, t, y]        t/yr of p made in k that nobody uses
-    v_expansion[f, y]            capacity added to f, 0 ≤ · ≤ expansion_max_f
+    v_expansion[f, y]            capacity added to f in year y, 0 ≤ · ≤ expansion_max_fy
+    v_build[p, y]                share of project p coming online in year y, 0 ≤ · ≤ 1 (binary if all_or_nothing)
+    v_stock[k, p, t, y]          t of p with tag t held in k at the end of year y (≤ max via a row)
+    v_cover_shortfall[k, p, y]   t by which the stock of p in k falls short of its cover in year y
 
 All are continuous and non-negative (tonnes or activity units per year).
 """
@@ -35,18 +38,25 @@ KEYS = {
     "v_unmet_demand": "unmet",
     "v_surplus": "surplus",
     "v_expansion": "expansion",
+    "v_build": "build",
+    "v_stock": "stock",
+    "v_cover_shortfall": "cover",
 }
+BOUNDED = ("v_expansion", "v_build")
 
 
 def define_variables(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets) -> None:
     nonneg = pyo.NonNegativeReals
     for name, family in KEYS.items():
-        if name != "v_expansion":
+        if name not in BOUNDED:
             setattr(model, name, pyo.Var(range(len(getattr(sets, family))), domain=nonneg))
-    model.v_expansion = pyo.Var(
-        range(len(sets.expansion)),
-        domain=nonneg,
-        bounds=lambda _, i: (0, data.facilities[sets.expansion[i].facility].expansion_max),
+    facilities = {year: data.at(year).facilities for year in sets.years}
+    upper = [facilities[key.year][key.facility].expansion_max for key in sets.expansion]
+    model.v_expansion = pyo.Var(range(len(sets.expansion)), domain=nonneg, bounds=lambda _, i: (0, upper[i]))
+    whole = {project.name for project in data.projects if project.all_or_nothing}
+    model.v_build = pyo.Var(
+        range(len(sets.build)),
+        domain=lambda _, i: pyo.Binary if sets.build[i].project in whole else pyo.UnitInterval,
     )
 
 

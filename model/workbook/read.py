@@ -191,12 +191,14 @@ def parse_cell(spec: ColumnSpec, value: object, sheet: str, row: int, problems: 
             what += " (finite)"
         problems.append(Problem(sheet, row, spec.name, value, what))
         return None
-    if not number_in_range(number, spec.minimum, spec.maximum, spec.exclusive_minimum) or (
-        spec.nonzero and number == 0
+    if (
+        not number_in_range(number, spec.minimum, spec.maximum, spec.exclusive_minimum)
+        or (spec.nonzero and number == 0)
+        or (spec.integer and not number.is_integer())
     ):
         problems.append(Problem(sheet, row, spec.name, number, spec.expectation()))
         return None
-    return number
+    return int(number) if spec.integer else number
 
 
 def number_in_range(number: float, minimum: float | None, maximum: float | None, exclusive_minimum: bool) -> bool:

@@ -40,6 +40,7 @@ class ColumnSpec:
     nonzero: bool = False
     wildcard: bool = False  # `*` allowed in this key column
     header_required: bool = False  # the column must exist even though its cells may be blank
+    integer: bool = False  # a whole number (years, lead times, lives)
 
     def expectation(self) -> str:
         """Plain words for what a valid cell of this column holds."""
@@ -47,7 +48,7 @@ class ColumnSpec:
             return "yes or no"
         if self.kind in ("key", "text"):
             return "a name" + (" or *" if self.wildcard else "")
-        parts = ["a number"]
+        parts = ["a whole number" if self.integer else "a number"]
         if self.nonzero:
             parts.append("other than 0")
         if self.minimum is not None and self.maximum is not None:
@@ -66,9 +67,15 @@ class SheetSpec:
     columns: tuple[ColumnSpec, ...]
     key: tuple[str, ...]
     required: bool = True
+    yearly: bool = False  # rows may carry a `year` column (from-year rule, SPEC Part 2)
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        """The columns two rows may not share: the key, and the year where rows are yearly."""
+        return (*self.key, "year") if self.yearly else self.key
 
     @property
     def required_columns(self) -> list[str]:
@@ -81,6 +88,13 @@ def _key(name: str, description: str, wildcard: bool = False) -> ColumnSpec:
 
 def _number(name: str, unit: str, description: str, **kwargs) -> ColumnSpec:
     return ColumnSpec(name, "number", unit=unit, description=description, **kwargs)
+
+
+def _year(description: str = "First model year the row applies to (blank = the first model year)") -> ColumnSpec:
+    return ColumnSpec("year", "number", unit="year", description=description, integer=True)
+
+
+YEAR_COLUMN = "year"
 
 
 SHEETS: dict[str, SheetSpec] = {
@@ -127,8 +141,10 @@ SHEETS: dict[str, SheetSpec] = {
                     default=0.0,
                 ),
                 ColumnSpec("description", "text", description="Free text"),
+                _year(),
             ),
             key=("product",),
+            yearly=True,
         ),
         SheetSpec(
             "processes",
@@ -170,8 +186,10 @@ SHEETS: dict[str, SheetSpec] = {
                 ColumnSpec("status", "text", description="Label (operating, planned, ...)"),
                 ColumnSpec("owner", "text", description="Label"),
                 ColumnSpec("note", "text", description="Free comment"),
+                _year(),
             ),
             key=("facility",),
+            yearly=True,
         ),
         SheetSpec(
             "facility_processes",
@@ -180,8 +198,10 @@ SHEETS: dict[str, SheetSpec] = {
                 _key("facility", "Facility name"),
                 _key("process", "Process name"),
                 _number("unit_cost", "USD per unit of activity", "Operating cost", required=True, minimum=0),
+                _year(),
             ),
             key=("facility", "process"),
+            yearly=True,
         ),
         SheetSpec(
             "lanes",
@@ -194,9 +214,11 @@ SHEETS: dict[str, SheetSpec] = {
                 _number("tariff", "fraction of value", "Ad-valorem tariff", minimum=0),
                 ColumnSpec("allowed", "yesno", description="no = ban (export control, sanction)"),
                 _number("max_flow", "t/yr", "Quota on each matching trade", minimum=0),
+                _year(),
             ),
             key=("from", "to", "product"),
             required=False,
+            yearly=True,
         ),
         SheetSpec(
             "demand",
@@ -212,8 +234,17 @@ SHEETS: dict[str, SheetSpec] = {
                     minimum=0,
                     exclusive_minimum=True,
                 ),
+                _number(
+                    "growth",
+                    "fraction per year",
+                    "Growth of the quantity per year after the row's year (blank = setting demand_growth)",
+                    minimum=-1,
+                    exclusive_minimum=True,
+                ),
+                _year(),
             ),
             key=("country", "product"),
+            yearly=True,
         ),
         SheetSpec(
             "exposure_caps",
@@ -230,8 +261,96 @@ SHEETS: dict[str, SheetSpec] = {
                     minimum=0,
                     maximum=1,
                 ),
+                _year(),
             ),
             key=("country", "product", "stage"),
+            required=False,
+            yearly=True,
+        ),
+        SheetSpec(
+            "years",
+            "The model years (consecutive); without this sheet the case is a single year",
+            (
+                ColumnSpec("year", "number", required=True, unit="year", description="A model year", integer=True),
+                ColumnSpec(
+                    "stock_release",
+                    "yesno",
+                    default=False,
+                    description="yes: stockpiles may fall below their minimum cover in this year",
+                ),
+            ),
+            key=("year",),
+            required=False,
+        ),
+        SheetSpec(
+            "projects",
+            "Candidate investments that add capacity to a facility",
+            (
+                _key("project", "Project name"),
+                _key("facility", "Facility that gains the capacity (a new plant: a facility with capacity 0)"),
+                _number("capacity", "activity units/yr", "Capacity added when built whole", required=True, minimum=0),
+                _number("capex", "USD", "Investment, in total", required=True, minimum=0),
+                _number(
+                    "earliest_year", "year", "First year it may come online (blank = first model year)", integer=True
+                ),
+                _number("lead_time", "years", "Years from decision to online", default=0.0, minimum=0, integer=True),
+                _number(
+                    "life",
+                    "years",
+                    "Years of operation (blank = setting project_life)",
+                    minimum=1,
+                    integer=True,
+                ),
+                ColumnSpec(
+                    "all_or_nothing",
+                    "yesno",
+                    default=False,
+                    description="yes: built whole or not at all (makes the problem a MIP); no: any fraction",
+                ),
+                ColumnSpec("funder", "key", description="Budget that pays its capex (blank = private, no budget)"),
+                _number("fixed_cost", "USD/yr", "Fixed cost per year while online", default=0.0, minimum=0),
+            ),
+            key=("project",),
+            required=False,
+        ),
+        SheetSpec(
+            "budgets",
+            "Capex each funder can commit per year",
+            (
+                _key("funder", "Funder name, as in projects"),
+                _number("budget", "USD", "Capex the funder can commit in the year", required=True, minimum=0),
+                _year("Year of the budget (blank = every year; the row applies until the funder's next row)"),
+            ),
+            key=("funder",),
+            required=False,
+            yearly=True,
+        ),
+        SheetSpec(
+            "stockpiles",
+            "Strategic stocks of a product held in a country",
+            (
+                _key("country", "Country holding the stock"),
+                _key("product", "Product stocked"),
+                _number("initial", "t", "Stock at the start of the first year", default=0.0, minimum=0),
+                ColumnSpec(
+                    "initial_exposed",
+                    "yesno",
+                    default=True,
+                    description="yes: the initial stock carries every stage of the processes that can make it; "
+                    "no: clean",
+                ),
+                _number(
+                    "min_days",
+                    "days",
+                    "Cover required at the end of each year (days of demand)",
+                    default=0.0,
+                    minimum=0.0,
+                ),
+                _number("max", "t", "Largest stock (blank = none)", minimum=0),
+                _number("holding_cost", "USD/t/yr", "Cost per tonne held at the end of a year", default=0.0, minimum=0),
+                _number("from_year", "year", "First year the cover applies (blank = first model year)", integer=True),
+            ),
+            key=("country", "product"),
             required=False,
         ),
     )
@@ -280,6 +399,29 @@ SETTINGS: dict[str, SettingSpec] = {
             choices=("auto", "simplex", "ipm", "pdlp"),
         ),
         SettingSpec("threads", "number", 1, "", "Solver threads", 1),
+        SettingSpec(
+            "discount_rate",
+            "number",
+            0.0,
+            "fraction per year",
+            "Real discount rate: year y's cost is weighted by (1 + r)^-(y - first year)",
+            0,
+            1,
+        ),
+        SettingSpec(
+            "demand_growth", "number", 0.0, "fraction per year", "Default growth of demand rows per year", -1, 10, True
+        ),
+        SettingSpec(
+            "capex_rate",
+            "number",
+            None,
+            "fraction per year",
+            "Rate of the capital recovery factor of project annuities (blank = discount_rate)",
+            0,
+            1,
+        ),
+        SettingSpec("project_life", "number", 20.0, "years", "Default life of projects", 1),
+        SettingSpec("mip_gap", "number", 1e-4, "relative", "Relative gap at which the MIP search stops", 0, 1),
         SettingSpec(
             "explain_unmet",
             "text",

@@ -7,8 +7,7 @@ Each ``check_*`` function looks at one rule of SPEC.md and appends
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
+import dataclasses
 
 from model.data import (
     SINGLE_YEAR,
@@ -20,79 +19,46 @@ from model.data import (
     ModelData,
     Process,
     Product,
+    YearData,
 )
 from model.errors import InputError, Problem
+from model.workbook.plans import read_plans
 from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
+from model.workbook.references import check_reference, did_you_mean
 from model.workbook.schema import ANY_STAGE, SETTINGS, SHEETS, WILDCARD
 from model.workbook.wildcards import Rule, WildcardTable, find_conflicts
+from model.workbook.years import (
+    active_rows,
+    check_year_cells,
+    first_rows,
+    read_years,
+    row_year,
+    setting_year,
+    usable,
+)
 
 LANE_COLUMNS = ("transport_cost", "tariff", "allowed", "max_flow")
-_SHEET_OF = {
-    "country": "countries",
-    "product": "products",
-    "process": "processes",
-    "facility": "facilities",
-    "stage": "processes",
-}
-
-
-def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """A hint naming the known key closest to ``value`` (case first)."""
-    known = list(known)
-    lowered = {k.lower(): k for k in known}
-    if value.lower() in lowered:
-        return f" (did you mean '{lowered[value.lower()]}'? names are case-sensitive)"
-    close = difflib.get_close_matches(value, known, n=1, cutoff=0.75)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def check_reference(
-    problems: list[Problem],
-    sheet: str,
-    record: dict,
-    column: str,
-    known: Iterable[str],
-    what: str,
-    wildcard: bool = False,
-    extra: tuple[str, ...] = (),
-) -> bool:
-    """Append a problem if ``record[column]`` is not a known name."""
-    value = record.get(column)
-    if value is None or value in known or value in extra or (wildcard and value == WILDCARD):
-        return value is not None
-    allowed = f"a {what} named in the '{_SHEET_OF[what]}' sheet"
-    if wildcard:
-        allowed += " or *"
-    if extra:
-        allowed += " or " + " or ".join(extra)
-    problems.append(
-        Problem(
-            sheet,
-            record["_row"],
-            column,
-            value,
-            f"expected {allowed}{did_you_mean(str(value), list(known) + list(extra))}",
-        )
-    )
-    return False
 
 
 def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -> None:
-    """Two rows with identical key cells are an error in every sheet."""
-    key = SHEETS[sheet].key
+    """Two rows with identical key cells are an error in every sheet (the same year too, where rows are yearly)."""
+    spec = SHEETS[sheet]
+    key = spec.unique_key
     first: dict[tuple, int] = {}
     for record in records:
         values = tuple(record.get(k) for k in key)
-        if any(v is None for v in values):
+        invalid = record.get("_invalid", ())
+        if any(v is None for v in values[: len(spec.key)]) or any(k in invalid for k in key):
             continue
         if values in first:
+            once = "only once" + (" per year" if spec.yearly and values[-1] is not None else "")
             problems.append(
                 Problem(
                     sheet,
                     record["_row"],
-                    key[0] if len(key) == 1 else ", ".join(key),
-                    " / ".join(values),
-                    f"duplicate of row {first[values]}; each {' + '.join(key)} may appear only once",
+                    spec.key[0] if len(spec.key) == 1 else ", ".join(spec.key),
+                    " / ".join(str(v) for v in values if v is not None),
+                    f"duplicate of row {first[values]}; each {' + '.join(spec.key)} may appear {once}",
                 )
             )
         else:
@@ -166,6 +132,10 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
     ``_invalid`` set, and the checks skip them), so one run lists every
     problem of the workbook; without them, they would only repeat the
     structural ones.
+
+    With a ``years`` sheet, the Part 1 checks run on the rows that apply in
+    each year (:func:`model.workbook.years.active_rows`); a problem found in
+    several years is reported once.
     """
     problems: list[Problem] = list(raw.problems)
     if any(p.row is None or p.row == 1 for p in problems):
@@ -177,35 +147,19 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
     settings = read_settings(records["settings"], problems, notes)
 
     countries = {r["country"]: bool(r["restricted"]) for r in records["countries"] if r["country"] is not None}
-    products = {
-        r["product"]: Product(r["product"], r["value"] or 0.0, r["surplus_price"] or 0.0, r.get("unit") or "t")
-        for r in records["products"]
-        if r["product"] is not None
-    }
+    read = read_years(records["years"], "years" in raw.present, problems)
+    has_years = read is not None
+    years, release = read if read is not None else ([single_model_year(settings)], frozenset())
+    check_year_cells(records, years if has_years else None, problems)
+    first_year = years[0]
 
+    product_first = first_rows(records["products"], ("product",), first_year)
+    products = {name: _product(r) for (name,), r in product_first.items()}
     processes, stages = build_processes(records["processes"], products, problems)
-    facilities = build_facilities(records["facilities"], countries, problems)
-    # Names are checked against every row of their sheet, not only the rows
-    # that passed their own checks: a facility with a problem of its own is
-    # reported once, on its row, not again on every row that names it.
     facility_names = {r["facility"] for r in records["facilities"] if r["facility"] is not None}
     process_names = {r["process"] for r in records["processes"] if r["process"] is not None}
-    facility_processes = []
-    for r in records["facility_processes"]:
-        ok = check_reference(problems, "facility_processes", r, "facility", facility_names, "facility")
-        ok &= check_reference(problems, "facility_processes", r, "process", process_names, "process")
-        if ok and r["facility"] in facilities and r["process"] in processes and r["unit_cost"] is not None:
-            facility_processes.append(FacilityProcess(r["facility"], r["process"], r["unit_cost"], r["_row"]))
+    check_facility_rows(records["facilities"], first_year, problems)
 
-    demands = []
-    for r in records["demand"]:
-        ok = check_reference(problems, "demand", r, "country", countries, "country")
-        ok &= check_reference(problems, "demand", r, "product", products, "product")
-        if ok and r["quantity"] is not None:
-            penalty = r["unmet_penalty"] if r["unmet_penalty"] is not None else settings["unmet_demand_penalty"]
-            demands.append(Demand(r["country"], r["product"], r["quantity"], float(penalty), r["_row"]))
-
-    lane_rules = build_lane_rules(records["lanes"], countries, products, problems)
     cap_records = [
         r
         for r in records["exposure_caps"]
@@ -214,35 +168,130 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         & check_reference(problems, "exposure_caps", r, "stage", stages, "stage", wildcard=True, extra=(ANY_STAGE,))
         and r["max_share"] is not None
     ]
-    caps = resolve_exposure_caps(cap_records, demands, stages, settings, exposure_cap_override, problems)
+    demand_index: dict[tuple[str, str], int] = {}
+    demand_first: dict[int, Demand] = {}
+    facilities_all: dict[str, Facility] = {}
+    pairs_all: dict[tuple[str, str], FacilityProcess] = {}
+    year_data: dict[int, YearData] = {}
+    for year in years:
+        active = {
+            name: active_rows(records[name], SHEETS[name].key, year, first_year)
+            for name in ("products", "facilities", "facility_processes", "lanes", "demand")
+        }
+        year_products = {name: Product(name, 0.0, 0.0, product.unit) for name, product in products.items()}
+        year_products.update({r["product"]: _product(r) for r in active["products"] if r["product"] is not None})
+        facilities = build_facilities(active["facilities"], countries, problems)
+        for name, facility in facilities.items():
+            facilities_all.setdefault(name, facility)
+        # Names are checked against every row of their sheet, not only the rows
+        # that passed their own checks: a facility with a problem of its own is
+        # reported once, on its row, not again on every row that names it.
+        facility_processes = []
+        for r in active["facility_processes"]:
+            ok = check_reference(problems, "facility_processes", r, "facility", facility_names, "facility")
+            ok &= check_reference(problems, "facility_processes", r, "process", process_names, "process")
+            if ok and r["facility"] in facilities and r["process"] in processes and r["unit_cost"] is not None:
+                pair = FacilityProcess(r["facility"], r["process"], r["unit_cost"], r["_row"])
+                facility_processes.append(pair)
+                pairs_all.setdefault((pair.facility, pair.process), pair)
+
+        demands: dict[int, Demand] = {}
+        for r in active["demand"]:
+            ok = check_reference(problems, "demand", r, "country", countries, "country")
+            ok &= check_reference(problems, "demand", r, "product", products, "product")
+            if ok and r["quantity"] is not None:
+                penalty = r["unmet_penalty"] if r["unmet_penalty"] is not None else settings["unmet_demand_penalty"]
+                growth = r.get("growth") if r.get("growth") is not None else settings["demand_growth"]
+                quantity = r["quantity"] * (1.0 + float(growth)) ** (year - row_year(r, first_year))
+                demand = Demand(r["country"], r["product"], quantity, float(penalty), r["_row"])
+                index = demand_index.setdefault((demand.country, demand.product), len(demand_index))
+                demand_first.setdefault(index, dataclasses.replace(demand, quantity=r["quantity"]))
+                demands[index] = demand
+
+        lane_rules = build_lane_rules(active["lanes"], countries, products, problems)
+        active_caps = active_rows(cap_records, SHEETS["exposure_caps"].key, year, first_year)
+        caps = resolve_exposure_caps(
+            active_caps, list(demands.values()), stages, settings, exposure_cap_override, problems
+        )
+        year_data[year] = YearData(year, year_products, facilities, facility_processes, demands, caps, lane_rules)
+
+    demand_list = [demand_first[index] for index in range(len(demand_index))]
+    plans = read_plans(
+        records,
+        settings,
+        years,
+        has_years,
+        facilities_all,
+        facility_names,
+        countries,
+        products,
+        processes,
+        problems,
+        notes,
+    )
+    problems = list(dict.fromkeys(problems))  # a problem found in several years once
     if problems:
         raise InputError(sorted_problems(problems))
+    first = year_data[first_year]
     data = ModelData(
         case_name=str(settings.get("case_name") or raw.path.stem),
         settings=settings,
         countries=countries,
-        products=products,
+        products=first.products if not has_years else products,
         stages=stages,
         processes=processes,
-        facilities=facilities,
-        facility_processes=facility_processes,
-        demands=demands,
-        exposure_caps=caps,
-        lane_rules=lane_rules,
+        facilities=facilities_all,
+        facility_processes=list(pairs_all.values()),
+        demands=demand_list,
+        exposure_caps=first.exposure_caps,
+        lane_rules=first.lane_rules,
         default_transport_cost=float(settings["default_transport_cost"]),
         warnings=notes,
-        years=[single_model_year(settings)],
+        years=years,
+        year_data=year_data if has_years else {},
+        stock_release_years=release,
+        projects=plans.projects,
+        budgets=plans.budgets,
+        stockpiles=plans.stockpiles,
+        has_years=has_years,
     )
     return data
 
 
+def _product(r: dict) -> Product:
+    return Product(r["product"], r["value"] or 0.0, r["surplus_price"] or 0.0, r.get("unit") or "t")
+
+
+FACILITY_FIXED = ("country",)
+
+
+def check_facility_rows(records: list[dict], first_year: int, problems: list[Problem]) -> None:
+    """Between the rows of one facility only capacity, expansion, restricted and labels may change."""
+    first = first_rows(records, ("facility",), first_year)
+    for r in records:
+        if not usable(r, ("facility",)):
+            continue
+        origin = first[(r["facility"],)]
+        if origin is r:
+            continue
+        for column in FACILITY_FIXED:
+            if r.get(column) is not None and origin.get(column) is not None and r[column] != origin[column]:
+                problems.append(
+                    Problem(
+                        "facilities",
+                        r["_row"],
+                        column,
+                        r[column],
+                        f"'{origin[column]}' as on row {origin['_row']}: a facility's {column} cannot change "
+                        "between years (make a new facility instead)",
+                    )
+                )
+
+
 def single_model_year(settings: dict[str, object]) -> int:
     """The model year of a single-year case: the ``year`` setting when it is a whole number, else SINGLE_YEAR."""
-    value = settings.get("year")
-    number = parse_number(value) if value is not None else None
-    if number is not None and number.is_integer():
-        return int(number)
-    return SINGLE_YEAR
+    year = setting_year(settings)
+    return SINGLE_YEAR if year is None else year
 
 
 def build_processes(

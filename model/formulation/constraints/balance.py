@@ -22,8 +22,10 @@ def define_balance_constraints(model: pyo.ConcreteModel, data: ModelData, sets: 
       + Σ_{u ⊃ t} v_relabel[k, p, t, u]                  (relabelled out)
       + Σ_{demand rows j at (k, p)} v_delivery[j, t]
       + v_surplus[k, p, t]
+      + v_stock[k, p, t, y] − v_stock[k, p, t, y − 1]       (stock bought, or released when negative)
 
-    written as (inflows − outflows) = 0.
+    written as (inflows − outflows) = 0, or = −initial_kp on the first year's
+    node of a stockpile's initial tag (the initial stock is v_stock[·, y₀ − 1]).
     """
     terms = new_terms()
     for key, var in keyed(model, sets, "v_activity"):
@@ -46,4 +48,16 @@ def define_balance_constraints(model: pyo.ConcreteModel, data: ModelData, sets: 
         terms[NodeKey(demand.country, demand.product, key.tag, key.year)].append((-1.0, var))
     for key, var in keyed(model, sets, "v_surplus"):
         terms[key].append((-1.0, var))
-    add_rows(model, "balance_constraint", sets.balance, terms, 0.0, 0.0, "Material balance (t/yr)")
+    for key, var in keyed(model, sets, "v_stock"):
+        terms[NodeKey(key.country, key.product, key.tag, key.year)].append((-1.0, var))
+        if key.year + 1 <= sets.years[-1]:
+            terms[NodeKey(key.country, key.product, key.tag, key.year + 1)].append((1.0, var))
+    # The initial stock enters the first year's balance as a constant: Σ terms = −initial.
+    first = sets.years[0]
+    initial: dict[NodeKey, float] = {}
+    for stockpile in data.stockpiles:
+        if stockpile.initial > 0:
+            node = NodeKey(stockpile.country, stockpile.product, sets.label(stockpile.initial_tag), first)
+            initial[node] = -stockpile.initial
+    rhs = {key: initial.get(key, 0.0) for key in sets.balance} if initial else 0.0
+    add_rows(model, "balance_constraint", sets.balance, terms, rhs, rhs, "Material balance (t/yr)")

@@ -21,5 +21,6 @@ def define_demand_constraints(model: pyo.ConcreteModel, data: ModelData, sets: M
         terms[DemandKey(key.demand, key.year)].append((1.0, var))
     for key, var in keyed(model, sets, "v_unmet_demand"):
         terms[key].append((1.0, var))
-    quantity = {key: data.demands[key.demand].quantity for key in sets.unmet}
+    views = {year: data.at(year) for year in sets.years}
+    quantity = {key: views[key.year].demands[key.demand].quantity for key in sets.unmet}
     add_rows(model, "demand_constraint", sets.unmet, terms, quantity, quantity, "Demand (t/yr)")

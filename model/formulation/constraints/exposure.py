@@ -35,10 +35,11 @@ def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
     Shadow price per percentage point = −η_js × 0.01 × quantity_j (USD/yr).
     """
     rows = cap_index(data)
+    views = {year: data.at(year) for year in sets.years}
     caps = {
         CapKey(rows[c.country, c.product], c.stage, year): c.max_share
-        for year in sets.years
-        for c in data.exposure_caps
+        for year, view in views.items()
+        for c in view.exposure_caps
         if c.max_share < 1
     }
     by_row: dict[DemandKey, list[str]] = {}
@@ -50,5 +51,5 @@ def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
             if exposed(sets.tags[key.tag], stage):
                 terms[CapKey(key.demand, stage, key.year)].append((1.0, var))
     keys = [key for key in caps if key in terms]
-    limit = {key: caps[key] * data.demands[key.demand].quantity for key in keys}
+    limit = {key: caps[key] * views[key.year].demands[key.demand].quantity for key in keys}
     add_rows(model, "exposure_cap_constraint", keys, terms, None, limit, "Exposure cap (t/yr)")
