@@ -188,14 +188,23 @@ def _print_summary(outcome, output: Path, seconds: float) -> None:
     status = outcome.status if outcome.optimal else f"{outcome.status} (NOT proven optimal)"
     _say("")
     _say(f"Status: {status}")
-    _say(f"Total cost: {_money(outcome.objective)} per year")
-    _say("Exposure to restricted countries (share of demand, any stage):")
+    years = outcome.data.years
+    if outcome.data.has_years:
+        _say(f"Total cost: {_money(outcome.objective)}, present value of {years[0]}–{years[-1]}")
+        shown = sorted({years[0], years[-1]})
+        _say(f"Exposure to restricted countries (share of demand, any stage), in {' and '.join(map(str, shown))}:")
+        deliveries = deliveries[deliveries["year"].isin(shown)]
+    else:
+        _say(f"Total cost: {_money(outcome.objective)} per year")
+        _say("Exposure to restricted countries (share of demand, any stage):")
     for row in deliveries.itertuples(index=False):
         exposure = row.exposure_any
+        when = f" {row.year}" if outcome.data.has_years else ""
         _say(
-            f"  {row.country:<5} {row.product:<24} {row.quantity:>12,.1f} t/yr   exposed {exposure:6.1%}"
+            f"  {row.country:<5} {row.product:<24}{when} {row.quantity:>12,.1f} t/yr   exposed {exposure:6.1%}"
             + (f"   UNMET {row.unmet:,.1f} t" if row.unmet > 1e-6 else "")
         )
+    deliveries = outcome.report.sheets["deliveries"]
     unmet = deliveries[deliveries["unmet"] > 1e-6]
     if len(unmet):
         _warn(

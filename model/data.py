@@ -120,6 +120,10 @@ class Stockpile:
     from_year: int  # first year the cover applies
     row: int
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.country, self.product)
+
 
 @dataclass(frozen=True)
 class YearData:

@@ -86,6 +86,7 @@ def solve_data(
         method=str(settings.get("solver_method") or "auto"),
         threads=int(settings.get("threads") or 1),
         time_limit=settings.get("solver_time_limit"),
+        mip_gap=float(settings.get("mip_gap") or 0.0),
     )
     solved = time.perf_counter()
     solution = extract_solution(model, sets, result)
@@ -103,8 +104,10 @@ def solve_data(
         ("solver", f"HiGHS ({result.method})", ""),
         ("solver_version", result.solver_version, ""),
         ("status", result.status, ""),
-        ("objective", result.objective, "USD/yr"),
+        ("objective", result.objective, "USD (present value)" if data.has_years else "USD/yr"),
     ]
+    if result.is_mip:
+        summary.append(("mip_gap", result.mip_gap if result.mip_gap is not None else 0.0, "relative"))
     trailer = [
         ("largest_violation", verification.largest_violation, "relative"),
         ("build_seconds", build_seconds, "s"),

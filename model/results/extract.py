@@ -17,12 +17,15 @@ import pyomo.environ as pyo
 
 from model.formulation.keys import (
     ActivityKey,
+    BuildKey,
     DeliveryKey,
     DemandKey,
     FacilityKey,
     NodeKey,
     RelabelKey,
     ShipmentKey,
+    StockKey,
+    StockpileKey,
 )
 from model.formulation.sets import ModelSets
 from model.formulation.terms import keyed_rows
@@ -40,7 +43,21 @@ class Solution:
     unmet: pd.DataFrame  # demand, year, value
     surplus: pd.DataFrame  # country, product, tag, year, value
     expansion: pd.DataFrame  # facility, year, value
+    build: pd.DataFrame  # project, year, value
+    stock: pd.DataFrame  # country, product, tag, year, value
+    cover_shortfall: pd.DataFrame  # country, product, year, value
     duals: dict[str, dict[tuple, float]]  # row family -> dual by named key (rows that exist)
+
+    def in_year(self, year: int) -> Solution:
+        """The flows of one year (duals unchanged)."""
+
+        def only(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["year"] == year]
+
+        return Solution(
+            *(only(getattr(self, name)) for name in FLOW_FAMILIES),
+            duals=self.duals,
+        )
 
 
 def _values(component: pyo.Var, keys: list, fields: tuple[str, ...], result: SolveResult) -> pd.DataFrame:
@@ -64,6 +81,18 @@ def _duals(model: pyo.ConcreteModel, name: str, result: SolveResult) -> dict[tup
     return out
 
 
+FLOW_FAMILIES = (
+    "activity",
+    "shipment",
+    "relabel",
+    "delivery",
+    "unmet",
+    "surplus",
+    "expansion",
+    "build",
+    "stock",
+    "cover_shortfall",
+)
 DUAL_FAMILIES = (
     "balance_constraint",
     "capacity_constraint",
@@ -71,6 +100,11 @@ DUAL_FAMILIES = (
     "no_reexport_constraint",
     "quota_constraint",
     "exposure_cap_constraint",
+    "expansion_limit_constraint",
+    "build_once_constraint",
+    "budget_constraint",
+    "cover_constraint",
+    "stock_max_constraint",
 )
 
 
@@ -83,5 +117,8 @@ def extract_solution(model: pyo.ConcreteModel, sets: ModelSets, result: SolveRes
         unmet=_values(model.v_unmet_demand, sets.unmet, DemandKey._fields, result),
         surplus=_values(model.v_surplus, sets.surplus, NodeKey._fields, result),
         expansion=_values(model.v_expansion, sets.expansion, FacilityKey._fields, result),
+        build=_values(model.v_build, sets.build, BuildKey._fields, result),
+        stock=_values(model.v_stock, sets.stock, StockKey._fields, result),
+        cover_shortfall=_values(model.v_cover_shortfall, sets.cover, StockpileKey._fields, result),
         duals={name: _duals(model, name, result) for name in DUAL_FAMILIES},
     )

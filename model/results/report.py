@@ -11,14 +11,17 @@ from dataclasses import dataclass
 import pandas as pd
 
 from model.data import ModelData
-from model.formulation.keys import CapKey, DemandKey, FacilityKey, TradeKey
+from model.formulation.keys import BudgetKey, CapKey, DemandKey, FacilityKey, TradeKey
 from model.formulation.sets import ModelSets
 from model.results.extract import Solution
 from model.results.sourcing import trace_sources
-from model.results.verify import cost_components, delivered_and_exposed
+from model.results.verify import cost_components, delivered_and_exposed, project_cost_per_year, yearly_costs
 from model.workbook.schema import ANY_STAGE
+from model.workbook.years import setting_year
 
 BINDING_TOLERANCE = 1e-6
+BUILT = 1e-9  # share of a project below which it counts as not built
+SMALL = 1e-9  # t
 SHARE_POINT = 0.01  # one percentage point of share
 
 
@@ -42,17 +45,18 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def year_columns(sets: ModelSets) -> list[str]:
-    """``["year"]`` where the case has several years (the column after the key columns), else nothing."""
-    return ["year"] if len(sets.years) > 1 else []
+def year_columns(data: ModelData) -> list[str]:
+    """``["year"]`` where the case has a ``years`` sheet (the column after the key columns), else nothing."""
+    return ["year"] if data.has_years else []
 
 
 def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tuple[pd.DataFrame, dict]:
     """One row per demand row (and year): delivered, unmet, exposure shares, marginal cost.
 
-    marginal_cost_j = π_j + Σ_s max_share_js · η_js (USD/t): one more tonne
-    of demand with its caps scaling with it (π the demand row's dual, η ≤ 0
-    the caps' duals).
+    marginal_cost_jy = (π_jy + Σ_s max_share_jsy · η_jsy) / δ_y (USD/t in that
+    year's USD): one more tonne of demand with its caps scaling with it (π the
+    demand row's dual, η ≤ 0 the caps' duals, δ_y the discount factor);
+    stockpile covers held fixed.
     """
     stage_columns = [ANY_STAGE, *data.stages]
     delivered, exposure = delivered_and_exposed(data, sets, solution)
@@ -65,11 +69,13 @@ def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tu
     rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
     records = []
     for year in sets.years:
-        marginal = {j: demand_dual.get(DemandKey(j, year), 0.0) for j in range(len(data.demands))}
-        for cap in data.exposure_caps:
+        view = data.at(year)
+        weight = data.discount_factor(year)
+        marginal = {j: demand_dual.get(DemandKey(j, year), 0.0) for j in view.demands}
+        for cap in view.exposure_caps:
             index = rows[cap.country, cap.product]
             marginal[index] += cap.max_share * cap_dual.get(CapKey(index, cap.stage, year), 0.0)
-        for index, demand in enumerate(data.demands):
+        for index, demand in sorted(view.demands.items()):
             record = {
                 "country": demand.country,
                 "product": demand.product,
@@ -81,12 +87,12 @@ def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tu
             for stage in stage_columns:
                 share = exposure[index, stage, year] / demand.quantity if demand.quantity > 0 else 0.0
                 record[f"exposure_{stage}"] = share
-            record["marginal_cost"] = marginal[index]
+            record["marginal_cost"] = marginal[index] / weight
             records.append(record)
     columns = [
         "country",
         "product",
-        *year_columns(sets),
+        *year_columns(data),
         "quantity",
         "delivered",
         "unmet",
@@ -99,15 +105,17 @@ def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tu
 def exposure_caps_table(data: ModelData, sets: ModelSets, solution: Solution, exposure: dict) -> pd.DataFrame:
     """Each cap that applied (and year): achieved share, binding, value of one more point.
 
-    shadow_price_per_pp = −η_js × 0.01 × quantity_j (USD/yr), 0 when not binding.
+    shadow_price_per_pp = −η_jsy × 0.01 × quantity_jy / δ_y (USD/yr in that year's USD), 0 when not binding.
     """
     rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
     cap_dual = solution.duals["exposure_cap_constraint"]
     records = []
     for year in sets.years:
-        for cap in data.exposure_caps:
+        view = data.at(year)
+        weight = data.discount_factor(year)
+        for cap in view.exposure_caps:
             index = rows[cap.country, cap.product]
-            quantity = data.demands[index].quantity
+            quantity = view.demands[index].quantity
             limit = cap.max_share * quantity
             achieved = exposure[index, cap.stage, year]
             binding = abs(achieved - limit) <= BINDING_TOLERANCE * limit + 1e-9
@@ -121,7 +129,7 @@ def exposure_caps_table(data: ModelData, sets: ModelSets, solution: Solution, ex
                     "max_share": cap.max_share,
                     "achieved_share": achieved / quantity if quantity > 0 else 0.0,
                     "binding": _yes(binding),
-                    "shadow_price_per_pp": max(0.0, -dual) * SHARE_POINT * quantity if binding else 0.0,
+                    "shadow_price_per_pp": max(0.0, -dual) * SHARE_POINT * quantity / weight if binding else 0.0,
                     "source": cap.source,
                 }
             )
@@ -129,7 +137,7 @@ def exposure_caps_table(data: ModelData, sets: ModelSets, solution: Solution, ex
         "country",
         "product",
         "stage",
-        *year_columns(sets),
+        *year_columns(data),
         "max_share",
         "achieved_share",
         "binding",
@@ -139,36 +147,59 @@ def exposure_caps_table(data: ModelData, sets: ModelSets, solution: Solution, ex
     return pd.DataFrame(records, columns=columns)
 
 
+def capacity_by_year(
+    data: ModelData, sets: ModelSets, solution: Solution
+) -> dict[tuple[str, int], tuple[float, float]]:
+    """(facility, year) -> (capacity available, continuous expansion added up to the year).
+
+    Available = the year's input capacity + expansions up to the year + capacity of projects online.
+    """
+    added: dict[str, list[tuple[int, float]]] = {}
+    for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False):
+        added.setdefault(facility, []).append((year, value))
+    projects = {p.name: p for p in data.projects}
+    online: dict[tuple[str, int], float] = {}
+    for name, start, value in solution.build[["project", "year", "value"]].itertuples(index=False):
+        project = projects[name]
+        for year in sets.years:
+            if start <= year <= start + project.life - 1:
+                key = (project.facility, year)
+                online[key] = online.get(key, 0.0) + project.capacity * value
+    out = {}
+    for year in sets.years:
+        for name, facility in data.at(year).facilities.items():
+            expansion = sum(value for start, value in added.get(name, ()) if start <= year)
+            out[name, year] = (facility.capacity + expansion + online.get((name, year), 0.0), expansion)
+    return out
+
+
 def facilities_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
-    """One row per facility (and year); capacity_value = −μ_f, the capacity row's dual (USD/yr per unit)."""
+    """One row per facility (and year it exists); capacity_value = −μ_fy / δ_y (USD/yr per unit, that year's USD)."""
     activity = solution.activity.groupby(["facility", "year"])["value"].sum()
-    expansion = {
-        (facility, year): value
-        for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False)
-    }
+    available = capacity_by_year(data, sets, solution)
     capacity_dual = solution.duals["capacity_constraint"]
     records = []
     for year in sets.years:
-        for name, fac in data.facilities.items():
-            added = expansion.get((name, year), 0.0)
+        weight = data.discount_factor(year)
+        for name, fac in data.at(year).facilities.items():
+            capacity, expansion = available[name, year]
             level = float(activity.get((name, year), 0.0))
-            available = fac.capacity + added
             records.append(
                 {
                     "facility": name,
                     "year": year,
                     "country": fac.country,
                     "restricted": _yes(fac.restricted),
-                    "capacity": fac.capacity,
+                    "capacity": capacity,
                     "activity": level,
-                    "utilisation": level / available if available > 0 else 0.0,
-                    "expansion": added,
-                    "capacity_value": max(0.0, -capacity_dual.get(FacilityKey(name, year), 0.0)),
+                    "utilisation": level / capacity if capacity > 0 else 0.0,
+                    "expansion": expansion,
+                    "capacity_value": max(0.0, -capacity_dual.get(FacilityKey(name, year), 0.0)) / weight,
                 }
             )
     columns = [
         "facility",
-        *year_columns(sets),
+        *year_columns(data),
         "country",
         "restricted",
         "capacity",
@@ -192,11 +223,11 @@ def activity_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.D
     ].sum()
     table = table.rename(columns={"value": "activity"})
     return table[table["activity"] > 1e-9].reset_index(drop=True)[
-        ["facility", "process", "stage", *year_columns(sets), "activity", "exposed_activity"]
+        ["facility", "process", "stage", *year_columns(data), "activity", "exposed_activity"]
     ]
 
 
-def trade_table(sets: ModelSets, solution: Solution) -> pd.DataFrame:
+def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
     """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr)."""
     frame = solution.shipment.copy()
     frame["exposed_quantity"] = frame["value"].where([bool(sets.tags[t]) for t in frame["tag"]], 0.0)
@@ -208,17 +239,161 @@ def trade_table(sets: ModelSets, solution: Solution) -> pd.DataFrame:
     table["tariff_cost"] = [t.tariff_cost for t in trades] * table["value"]
     table = table.rename(columns={"origin": "from", "destination": "to", "value": "quantity"})
     return table.reset_index(drop=True)[
-        ["from", "to", "product", *year_columns(sets), "quantity", "exposed_quantity", "transport_cost", "tariff_cost"]
+        ["from", "to", "product", *year_columns(data), "quantity", "exposed_quantity", "transport_cost", "tariff_cost"]
     ]
 
 
-def surplus_table(sets: ModelSets, solution: Solution) -> pd.DataFrame:
+def surplus_table(data: ModelData, solution: Solution) -> pd.DataFrame:
     """Output nobody uses per country, product (and year), summed over tags."""
     table = solution.surplus.groupby(["country", "product", "year"], sort=False, as_index=False)["value"].sum()
     table = table.rename(columns={"value": "quantity"})
     return table[table["quantity"] > 1e-9].reset_index(drop=True)[
-        ["country", "product", *year_columns(sets), "quantity"]
+        ["country", "product", *year_columns(data), "quantity"]
     ]
+
+
+def costs_by_year_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """One row per year and cost component: USD in that year (undiscounted) and the year's discount factor."""
+    records = [
+        (year, component, cost, data.discount_factor(year))
+        for year, costs in yearly_costs(data, sets, solution).items()
+        for component, cost in costs.items()
+    ]
+    return pd.DataFrame(records, columns=["year", "component", "cost", "discount_factor"])
+
+
+def projects_table(data: ModelData, solution: Solution, values: dict[str, float], timed: bool) -> pd.DataFrame:
+    """One row per project: how much is built, when, what it costs per year, what it is worth.
+
+    annual_cost = built_share × (capex × CRF(capex_rate, life) + fixed_cost) (USD/yr while online);
+    value = objective without the project − objective (USD, present value; 0 when not built).
+    """
+    builds = solution.build.groupby("project")["value"].sum()
+    first_online = solution.build[solution.build["value"] > BUILT].groupby("project")["year"].min()
+    annual = project_cost_per_year(data)
+    records = []
+    for project in data.projects:
+        share = float(builds.get(project.name, 0.0))
+        online = first_online.get(project.name)
+        records.append(
+            {
+                "project": project.name,
+                "facility": project.facility,
+                "country": data.facilities[project.facility].country,
+                "funder": project.funder or "",
+                "capex": project.capex,
+                "built_share": share,
+                "online_year": int(online) if online is not None and timed else None,
+                "capacity_added": project.capacity * share,
+                "annual_cost": annual[project.name] * share,
+                "value": values.get(project.name, 0.0) if share > BUILT else 0.0,
+            }
+        )
+    columns = [
+        "project",
+        "facility",
+        "country",
+        "funder",
+        "capex",
+        "built_share",
+        "online_year",
+        "capacity_added",
+        "annual_cost",
+        "value",
+    ]
+    return pd.DataFrame(records, columns=columns)
+
+
+def budgets_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """One row per funder and year: budget, capex committed, shadow_price = −β_FY (present-value USD per USD)."""
+    projects = {p.name: p for p in data.projects}
+    first = sets.years[0]
+    committed: dict[tuple[str, int], float] = {}
+    for name, start, value in solution.build[["project", "year", "value"]].itertuples(index=False):
+        project = projects[name]
+        if project.funder is not None:
+            key = (project.funder, max(first, start - project.lead_time))
+            committed[key] = committed.get(key, 0.0) + project.capex * value
+    duals = solution.duals["budget_constraint"]
+    records = [
+        {
+            "funder": funder,
+            "year": year,
+            "budget": budget,
+            "committed": committed.get((funder, year), 0.0),
+            "shadow_price": max(0.0, -duals.get(BudgetKey(funder, year), 0.0)),
+        }
+        for funder, by_year in data.budgets.items()
+        for year, budget in by_year.items()
+    ]
+    return pd.DataFrame(records, columns=["funder", "year", "budget", "committed", "shadow_price"])
+
+
+def stockpiles_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """One row per stockpile and year: stock at the end of the year and how it moved.
+
+    purchases − releases = stock_y − stock_{y−1} (the initial stock before the
+    first year); days_of_cover = stock / demand × 365 (blank without demand);
+    exposed_share = share of the stock whose tag is not clean.
+    """
+    stock = solution.stock.copy()
+    stock["exposed"] = stock["value"].where([bool(sets.tags[t]) for t in stock["tag"]], 0.0)
+    totals = stock.groupby(["country", "product", "year"])[["value", "exposed"]].sum()
+    shortfall = {
+        (country, product, year): value
+        for country, product, year, value in solution.cover_shortfall[
+            ["country", "product", "year", "value"]
+        ].itertuples(index=False)
+    }
+    records = []
+    for stockpile in data.stockpiles:
+        previous = stockpile.initial
+        for year in sets.years:
+            key = (stockpile.country, stockpile.product, year)
+            level, exposed = (float(v) for v in totals.loc[key]) if key in totals.index else (0.0, 0.0)
+            demand = next((d.quantity for d in data.at(year).demands.values() if (d.country, d.product) == key[:2]), 0)
+            change = level - previous
+            covered = year >= stockpile.from_year and year not in data.stock_release_years
+            records.append(
+                {
+                    "country": stockpile.country,
+                    "product": stockpile.product,
+                    "year": year,
+                    "stock": level,
+                    "purchases": max(0.0, change),
+                    "releases": max(0.0, -change),
+                    "days_of_cover": level / demand * 365.0 if demand > 0 else None,
+                    "min_days": stockpile.min_days if covered else 0.0,
+                    "cover_shortfall": shortfall.get(key, 0.0),
+                    "exposed_share": exposed / level if level > SMALL else 0.0,
+                }
+            )
+            previous = level
+    columns = [
+        "country",
+        "product",
+        "year",
+        "stock",
+        "purchases",
+        "releases",
+        "days_of_cover",
+        "min_days",
+        "cover_shortfall",
+        "exposed_share",
+    ]
+    return pd.DataFrame(records, columns=columns)
+
+
+def sourcing_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
+    """Proportional tracing (:mod:`model.results.sourcing`) year by year, with a year column where there are years."""
+    if not data.has_years:
+        return trace_sources(data, solution)
+    frames = []
+    for year in sets.years:
+        frame = trace_sources(data, solution.in_year(year))
+        frame.insert(2, "year", year)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def build_report(
@@ -227,17 +402,20 @@ def build_report(
     solution: Solution,
     summary_items: list[tuple[str, object, str]],
     trailing_items: list[tuple[str, object, str]] = (),
+    project_values: dict[str, float] | None = None,
 ) -> Report:
     """All sheets; summary rows: ``summary_items``, costs, totals, ``trailing_items``."""
     deliveries, exposure = deliveries_table(data, sets, solution)
     components = cost_components(data, sets, solution)
+    money = "USD (present value)" if data.has_years else "USD/yr"
+    tonnes = "t over the years" if data.has_years else "t/yr"
     summary = list(summary_items)
     for name, value in components.items():
-        summary.append((name, value, "USD/yr"))
+        summary.append((name, value, money))
     summary += [
-        ("demand_total", float(deliveries["quantity"].sum()), "t/yr"),
-        ("delivered_total", float(deliveries["delivered"].sum()), "t/yr"),
-        ("unmet_total", float(deliveries["unmet"].sum()), "t/yr"),
+        ("demand_total", float(deliveries["quantity"].sum()), tonnes),
+        ("delivered_total", float(deliveries["delivered"].sum()), tonnes),
+        ("unmet_total", float(deliveries["unmet"].sum()), tonnes),
         *trailing_items,
     ]
     sheets = {
@@ -246,10 +424,19 @@ def build_report(
         "exposure_caps": exposure_caps_table(data, sets, solution, exposure),
         "facilities": facilities_table(data, sets, solution),
         "activity": activity_table(data, sets, solution),
-        "trade": trade_table(sets, solution),
-        "sourcing": trace_sources(data, solution),
-        "surplus": surplus_table(sets, solution),
+        "trade": trade_table(data, sets, solution),
+        "sourcing": sourcing_table(data, sets, solution),
+        "surplus": surplus_table(data, solution),
     }
+    if data.has_years:
+        sheets["costs_by_year"] = costs_by_year_table(data, sets, solution)
+    if data.projects:
+        timed = data.has_years or setting_year(data.settings) is not None
+        sheets["projects"] = projects_table(data, solution, project_values or {}, timed)
+    if data.budgets:
+        sheets["budgets"] = budgets_table(data, sets, solution)
+    if data.stockpiles:
+        sheets["stockpiles"] = stockpiles_table(data, sets, solution)
     sheets["legend"] = legend_table(data.stages)
     return Report(sheets, components)
 

@@ -39,31 +39,89 @@ class Verification:
         return not self.failures
 
 
-def cost_components(data: ModelData, sets: ModelSets, solution: Solution) -> dict[str, float]:
-    """Each cost of the objective (USD/yr) recomputed from the input data."""
-    unit_cost = {(fp.facility, fp.process): fp.unit_cost for fp in data.facility_processes}
-    components: dict[str, float] = {f"cost_operating_{stage}": 0.0 for stage in data.stages}
-    for facility, process, value in solution.activity[["facility", "process", "value"]].itertuples(index=False):
-        components[f"cost_operating_{data.processes[process].stage}"] += unit_cost[facility, process] * value
-    transport = tariff = 0.0
+def annuity_factor(rate: float, life: int) -> float:
+    """r(1+r)^n / ((1+r)^n − 1), or 1/n at r = 0 (recomputed here, apart from the objective's code)."""
+    return 1.0 / life if rate == 0 else rate / (1.0 - (1.0 + rate) ** -life)
+
+
+def project_cost_per_year(data: ModelData) -> dict[str, float]:
+    """USD/yr of each project while online, whole: capex × annuity + fixed_cost."""
+    rate = data.settings.get("capex_rate")
+    rate = float(data.settings.get("discount_rate") or 0.0) if rate is None else float(rate)
+    return {p.name: p.capex * annuity_factor(rate, p.life) + p.fixed_cost for p in data.projects}
+
+
+def component_names(data: ModelData) -> list[str]:
+    """The cost components of the summary, in order (``surplus_credit`` last, subtracted)."""
+    names = [f"cost_operating_{stage}" for stage in data.stages]
+    names += ["cost_transport", "cost_tariff", "cost_expansion"]
+    if data.projects or data.has_years:
+        names.append("cost_projects")
+    if data.stockpiles or data.has_years:
+        names.append("cost_holding")
+    names.append("cost_unmet_penalty")
+    if data.stockpiles or data.has_years:
+        names.append("cost_shortfall_penalty")
+    names.append("surplus_credit")
+    return names
+
+
+def yearly_costs(data: ModelData, sets: ModelSets, solution: Solution) -> dict[int, dict[str, float]]:
+    """Each cost of each year (USD in that year, undiscounted), recomputed from the input data.
+
+    An expansion added in year y' costs its year-y' expansion_cost in every
+    year from y' on; a project built in y' costs its annuity and fixed cost in
+    each year y' … y' + life − 1; ``surplus_credit`` is a positive credit.
+    """
+    names = component_names(data)
+    costs = {year: dict.fromkeys(names, 0.0) for year in sets.years}
+    views = {year: data.at(year) for year in sets.years}
+    unit_cost = {
+        (fp.facility, fp.process, year): fp.unit_cost for year, view in views.items() for fp in view.facility_processes
+    }
+    for facility, process, year, value in solution.activity[["facility", "process", "year", "value"]].itertuples(
+        index=False
+    ):
+        costs[year][f"cost_operating_{data.processes[process].stage}"] += unit_cost[facility, process, year] * value
     for origin, destination, product, year, value in solution.shipment[
         ["origin", "destination", "product", "year", "value"]
     ].itertuples(index=False):
         trade = sets.trades[origin, destination, product, year]
-        transport += trade.transport_cost * value
-        tariff += trade.tariff_cost * value
-    components["cost_transport"] = transport
-    components["cost_tariff"] = tariff
-    components["cost_expansion"] = sum(
-        data.facilities[f].expansion_cost * v
-        for f, v in solution.expansion[["facility", "value"]].itertuples(index=False)
-    )
-    components["cost_unmet_penalty"] = sum(
-        data.demands[j].unmet_penalty * v for j, v in solution.unmet[["demand", "value"]].itertuples(index=False)
-    )
-    components["surplus_credit"] = sum(
-        data.products[p].surplus_price * v for p, v in solution.surplus[["product", "value"]].itertuples(index=False)
-    )
+        costs[year]["cost_transport"] += trade.transport_cost * value
+        costs[year]["cost_tariff"] += trade.tariff_cost * value
+    for facility, added_in, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False):
+        price = views[added_in].facilities[facility].expansion_cost
+        for year in sets.years:
+            if year >= added_in:
+                costs[year]["cost_expansion"] += price * value
+    annual = project_cost_per_year(data)
+    life = {p.name: p.life for p in data.projects}
+    for project, online, value in solution.build[["project", "year", "value"]].itertuples(index=False):
+        for year in sets.years:
+            if online <= year <= online + life[project] - 1:
+                costs[year]["cost_projects"] += annual[project] * value
+    holding = {(s.country, s.product): s.holding_cost for s in data.stockpiles}
+    for country, product, year, value in solution.stock[["country", "product", "year", "value"]].itertuples(
+        index=False
+    ):
+        costs[year]["cost_holding"] += holding[country, product] * value
+    for index, year, value in solution.unmet[["demand", "year", "value"]].itertuples(index=False):
+        costs[year]["cost_unmet_penalty"] += views[year].demands[index].unmet_penalty * value
+    penalty = float(data.settings["unmet_demand_penalty"])
+    for year, value in solution.cover_shortfall[["year", "value"]].itertuples(index=False):
+        costs[year]["cost_shortfall_penalty"] += penalty * value
+    for product, year, value in solution.surplus[["product", "year", "value"]].itertuples(index=False):
+        costs[year]["surplus_credit"] += views[year].products[product].surplus_price * value
+    return costs
+
+
+def cost_components(data: ModelData, sets: ModelSets, solution: Solution) -> dict[str, float]:
+    """Each cost of the objective: Σ_y δ_y × cost_y (USD, present value; USD/yr with one year)."""
+    components = dict.fromkeys(component_names(data), 0.0)
+    for year, costs in yearly_costs(data, sets, solution).items():
+        weight = data.discount_factor(year)
+        for name, value in costs.items():
+            components[name] += weight * value
     return components
 
 
@@ -97,12 +155,19 @@ def _in_year(sets: ModelSets, year: int) -> str:
 
 
 def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, objective: float) -> Verification:
-    """Every invariant of SPEC.md's model, recomputed from the tables."""
+    """Every invariant of SPEC.md's model, recomputed from the tables and the input data.
+
+    Balances (with stocks), capacities (with expansions and projects online),
+    expansion limits, no re-export, quotas, demand, caps, builds within their
+    windows and at most once, budgets, covers, stock limits, non-negativity,
+    and the cost identity Σ_y δ_y · cost_y = objective.
+    """
     result = Verification()
+    views = {year: data.at(year) for year in sets.years}
     inflow: dict[tuple, float] = defaultdict(float)
     outflow: dict[tuple, float] = defaultdict(float)
     produced: dict[tuple, float] = defaultdict(float)
-    load: dict[str, float] = defaultdict(float)
+    load: dict[tuple[str, int], float] = defaultdict(float)
 
     for frame in (
         solution.activity,
@@ -112,6 +177,9 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         solution.unmet,
         solution.surplus,
         solution.expansion,
+        solution.build,
+        solution.stock,
+        solution.cover_shortfall,
     ):
         if len(frame):
             lowest = float(frame["raw_value"].min())
@@ -121,7 +189,10 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         ["facility", "process", "tag", "year", "value"]
     ].itertuples(index=False):
         process = data.processes[process_name]
-        fac = data.facilities[facility]
+        fac = views[year].facilities.get(facility)
+        if fac is None:
+            result.check(f"activity of {facility}, which does not exist{_in_year(sets, year)}", value, 1.0)
+            continue
         load[facility, year] += value
         for product, coef in process.inputs.items():
             outflow[fac.country, product, tag, year] += coef * value
@@ -155,6 +226,19 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         ["country", "product", "tag", "year", "value"]
     ].itertuples(index=False):
         outflow[country, product, tag, year] += value
+    last = sets.years[-1]
+    held: dict[tuple[str, str, int], float] = defaultdict(float)
+    for country, product, tag, year, value in solution.stock[["country", "product", "tag", "year", "value"]].itertuples(
+        index=False
+    ):
+        outflow[country, product, tag, year] += value  # held at the end of the year
+        if year < last:
+            inflow[country, product, tag, year + 1] += value  # available the next year
+        held[country, product, year] += value
+    for stockpile in data.stockpiles:
+        if stockpile.initial > 0:
+            tag = sets.label(stockpile.initial_tag)
+            inflow[stockpile.country, stockpile.product, tag, sets.years[0]] += stockpile.initial
 
     for node in set(inflow) | set(outflow):
         scale = inflow[node] + outflow[node]
@@ -163,16 +247,38 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
             f"balance of {product} ({tag}) in {country}{_in_year(sets, year)}", abs(inflow[node] - outflow[node]), scale
         )
 
-    expansion = dict(
-        ((facility, year), value)
-        for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False)
-    )
-    for year in sets.years:
-        for name, fac in data.facilities.items():
-            added = expansion.get((name, year), 0.0)
+    expansion: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False):
+        expansion[facility].append((year, value))
+        limit = views[year].facilities[facility].expansion_max
+        result.check(f"expansion of {facility}{_in_year(sets, year)}", max(0.0, value - limit), limit)
+    projects = {p.name: p for p in data.projects}
+    online: dict[tuple[str, int], float] = defaultdict(float)  # facility, year -> capacity from projects
+    built: dict[str, float] = defaultdict(float)
+    committed: dict[tuple[str, int], float] = defaultdict(float)
+    for name, start, value in solution.build[["project", "year", "value"]].itertuples(index=False):
+        project = projects[name]
+        if start not in project.online_years:
+            result.check(f"project {name} built in {start}, outside the years it may come online", value, 1.0)
+        built[name] += value
+        if project.all_or_nothing:
+            result.check(f"all-or-nothing project {name} built in part", min(value, abs(1.0 - value)), 1.0)
+        for year in sets.years:
+            if start <= year <= start + project.life - 1:
+                online[project.facility, year] += project.capacity * value
+        if project.funder is not None:
+            committed[project.funder, max(sets.years[0], start - project.lead_time)] += project.capex * value
+    for name, share in built.items():
+        result.check(f"project {name} built more than once", max(0.0, share - 1.0), 1.0)
+    for (funder, year), amount in committed.items():
+        budget = data.budgets[funder][year]
+        result.check(f"budget of {funder} in {year}", max(0.0, amount - budget), max(budget, amount))
+    for year, view in views.items():
+        for name, fac in view.facilities.items():
+            added = sum(value for start, value in expansion.get(name, ()) if start <= year)
             where = f"{name}{_in_year(sets, year)}"
-            result.check(f"expansion of {where}", max(0.0, added - fac.expansion_max), fac.expansion_max)
-            limit = fac.capacity + added
+            result.check(f"expansions of {where}", max(0.0, added - fac.expansion_max), fac.expansion_max)
+            limit = fac.capacity + added + online[name, year]
             result.check(f"capacity of {where}", max(0.0, load[name, year] - limit), limit)
 
     for (origin, product, tag, year), value in exported.items():
@@ -190,33 +296,60 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
                 trade.max_flow,
             )
 
-    unmet = dict(
-        ((index, year), value)
+    unmet = {
+        (index, year): value
         for index, year, value in solution.unmet[["demand", "year", "value"]].itertuples(index=False)
-    )
+    }
     rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
-    for year in sets.years:
-        for index, demand in enumerate(data.demands):
+    for year, view in views.items():
+        for index, demand in view.demands.items():
             total = delivered[index, year] + unmet.get((index, year), 0.0)
             result.check(
                 f"demand of {demand.country} for {demand.product}{_in_year(sets, year)}",
                 abs(total - demand.quantity),
                 demand.quantity,
             )
-        for cap in data.exposure_caps:
+        for cap in view.exposure_caps:
             index = rows[cap.country, cap.product]
-            limit = cap.max_share * data.demands[index].quantity
+            quantity = view.demands[index].quantity
             result.check(
                 f"exposure cap of {cap.country} {cap.product} at {cap.stage}{_in_year(sets, year)}",
-                max(0.0, exposure[index, cap.stage, year] - limit),
-                data.demands[index].quantity,
+                max(0.0, exposure[index, cap.stage, year] - cap.max_share * quantity),
+                quantity,
             )
+
+    shortfall = {
+        (country, product, year): value
+        for country, product, year, value in solution.cover_shortfall[
+            ["country", "product", "year", "value"]
+        ].itertuples(index=False)
+    }
+    for stockpile in data.stockpiles:
+        for year, view in views.items():
+            stock = held[stockpile.country, stockpile.product, year]
+            if stockpile.max is not None:
+                result.check(
+                    f"stock of {stockpile.product} in {stockpile.country}{_in_year(sets, year)} above its max",
+                    max(0.0, stock - stockpile.max),
+                    stockpile.max,
+                )
+            if stockpile.min_days > 0 and year >= stockpile.from_year and year not in data.stock_release_years:
+                demand = next(
+                    (d.quantity for d in view.demands.values() if (d.country, d.product) == stockpile.key), 0.0
+                )
+                required = stockpile.min_days / 365.0 * demand
+                covered = stock + shortfall.get((stockpile.country, stockpile.product, year), 0.0)
+                result.check(
+                    f"cover of {stockpile.product} in {stockpile.country}{_in_year(sets, year)}",
+                    max(0.0, required - covered),
+                    required,
+                )
 
     components = cost_components(data, sets, solution)
     recomputed = total_cost(components)
     scale = sum(abs(v) for v in components.values())
     if abs(recomputed - objective) > TOLERANCE * max(1.0, scale, abs(objective)):
         result.failures.append(
-            f"cost components add up to {recomputed:,.2f} USD/yr but the solver's objective is {objective:,.2f} USD/yr"
+            f"cost components add up to {recomputed:,.2f} USD but the solver's objective is {objective:,.2f} USD"
         )
     return result
