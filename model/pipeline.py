@@ -114,7 +114,8 @@ def solve_data(
         ("solve_seconds", result.solve_seconds, "s"),
     ]
     report = build_report(data, sets, solution, summary, trailer)
-    unmet = solution.unmet.sort_values(["demand", "year"])["value"].tolist()
+    by_row = solution.unmet.groupby("demand")["value"].sum()
+    unmet = [float(by_row.get(j, 0.0)) for j in range(len(data.demands))]
     explained = time.perf_counter()
     explain = str(settings.get("explain_unmet") or "auto")
     short = any(value > 1e-6 for value in unmet)
@@ -128,7 +129,9 @@ def solve_data(
         )
     if short and explain != "no":
         progress("Some demand is unmet: re-solving with limits relaxed to explain why ...")
-        capacity_value = {key.facility: -dual for key, dual in solution.duals["capacity_constraint"].items()}
+        capacity_value: dict[str, float] = {}
+        for key, dual in solution.duals["capacity_constraint"].items():
+            capacity_value[key.facility] = max(capacity_value.get(key.facility, 0.0), -dual)
         explanations = explain_unmet(data, unmet, capacity_value)
     else:
         explanations = no_explanations()

@@ -33,43 +33,69 @@ def no_explanations() -> pd.DataFrame:
 
 
 def unmet_by_row(data: ModelData) -> list[float]:
-    """Unmet t/yr per demand row of the cost-optimal solution of ``data``."""
+    """Unmet t per demand row (summed over the model years) of the cost-optimal solution of ``data``."""
     from model.formulation.build import build_model
     from model.solver.solve import solve_model
 
     sets = build_sets(data)
     model = build_model(data, sets)
     result = solve_model(model, {}, [], method=str(data.settings.get("solver_method") or "auto"))
-    return [result.value(var) for _, var in keyed(model, sets, "v_unmet_demand")]
+    totals = [0.0] * len(data.demands)
+    for key, var in keyed(model, sets, "v_unmet_demand"):
+        totals[key.demand] += result.value(var)
+    return totals
+
+
+def _each_year(data: ModelData, change) -> ModelData:
+    """``change`` (a function of ModelData fields -> replacements) applied to the case and to every year's rows."""
+    changed = dataclasses.replace(data, **change(data))
+    years = {year: dataclasses.replace(view, **change(view)) for year, view in data.year_data.items()}
+    return dataclasses.replace(changed, year_data=years)
 
 
 def without_caps(data: ModelData) -> ModelData:
-    return dataclasses.replace(data, exposure_caps=[])
+    return _each_year(data, lambda part: {"exposure_caps": []})
 
 
 def without_capacity_limits(data: ModelData) -> ModelData:
     """Every facility may run as much as all demand could need (finite, so the LP stays bounded)."""
-    ample = 1e3 * max(1.0, sum(d.quantity for d in data.demands))
-    facilities = {
-        name: dataclasses.replace(f, capacity=max(f.capacity + f.expansion_max, ample), expansion_max=0.0)
-        for name, f in data.facilities.items()
-    }
-    return dataclasses.replace(data, facilities=facilities)
+    ample = 1e3 * max(1.0, sum(d.quantity for view in map(data.at, data.years) for d in view.demands.values()))
+
+    def change(part) -> dict:
+        facilities = {
+            name: dataclasses.replace(f, capacity=max(f.capacity + f.expansion_max, ample), expansion_max=0.0)
+            for name, f in part.facilities.items()
+        }
+        return {"facilities": facilities}
+
+    return _each_year(data, change)
 
 
 def without_trade_limits(data: ModelData) -> ModelData:
-    lanes = [dataclasses.replace(rule, allowed=None, max_flow=None) for rule in data.lane_rules]
-    return dataclasses.replace(data, lane_rules=lanes)
+    def change(part) -> dict:
+        return {"lane_rules": [dataclasses.replace(rule, allowed=None, max_flow=None) for rule in part.lane_rules]}
+
+    return _each_year(data, change)
 
 
 def with_high_penalties(data: ModelData) -> ModelData:
     """Unmet demand a thousand times dearer: shows shortfalls that are merely cheaper than supply."""
-    demands = [dataclasses.replace(d, unmet_penalty=d.unmet_penalty * 1e3) for d in data.demands]
-    return dataclasses.replace(data, demands=demands)
+
+    def change(part) -> dict:
+        demands = part.demands
+        if isinstance(demands, dict):
+            return {
+                "demands": {j: dataclasses.replace(d, unmet_penalty=d.unmet_penalty * 1e3) for j, d in demands.items()}
+            }  # noqa: E501
+        return {"demands": [dataclasses.replace(d, unmet_penalty=d.unmet_penalty * 1e3) for d in demands]}
+
+    return _each_year(data, change)
 
 
 def explain_unmet(data: ModelData, unmet: list[float], capacity_value: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per demand row with unmet demand: country, product, quantity, unmet, reason.
+
+    ``unmet``: t per demand row, summed over the model years.
 
     ``capacity_value``: USD/yr saved per extra unit of each facility's
     capacity in the original solution (−dual); the full facilities with the
@@ -88,6 +114,11 @@ def explain_unmet(data: ModelData, unmet: list[float], capacity_value: dict[str,
         ((value, name) for name, value in (capacity_value or {}).items() if value > SMALL),
         key=lambda item: (-item[0], item[1]),
     )
+    needed = [0.0] * len(data.demands)
+    for view in map(data.at, data.years):
+        for j, row in view.demands.items():
+            needed[j] += row.quantity
+    over = f" over {data.years[0]}–{data.years[-1]}" if len(data.years) > 1 else ""
     records = []
     for j in short:
         demand = data.demands[j]
@@ -126,8 +157,8 @@ def explain_unmet(data: ModelData, unmet: list[float], capacity_value: dict[str,
         if not reasons:
             reasons.append("no single family of limits explains it: several limits bind together")
         text = (
-            f"{demand.country} needs {demand.quantity:,.1f} t of {demand.product} (demand row {demand.row}); "
+            f"{demand.country} needs {needed[j]:,.1f} t of {demand.product}{over} (demand row {demand.row}); "
             f"{unmet[j]:,.1f} t unmet: " + "; ".join(reasons) + "."
         )
-        records.append((demand.country, demand.product, demand.quantity, unmet[j], text, "; ".join(rows)))
+        records.append((demand.country, demand.product, needed[j], unmet[j], text, "; ".join(rows)))
     return pd.DataFrame(records, columns=EXPLANATION_COLUMNS)

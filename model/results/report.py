@@ -384,6 +384,31 @@ def stockpiles_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd
     return pd.DataFrame(records, columns=columns)
 
 
+def capacity_by_stage_table(data: ModelData, sets: ModelSets, facilities: pd.DataFrame) -> pd.DataFrame:
+    """Capacity available per year (rows) and stage (columns), for the chart: a facility counts at the stage of
+    its first process (activity units/yr)."""
+    stage_of: dict[str, str] = {}
+    for pair in data.facility_processes:
+        stage_of.setdefault(pair.facility, data.processes[pair.process].stage)
+    frame = facilities.assign(stage=[stage_of.get(f, "") for f in facilities["facility"]])
+    frame = frame[frame["stage"] != ""]
+    table = frame.pivot_table(index="year", columns="stage", values="capacity", aggfunc="sum", fill_value=0.0)
+    table = table.reindex(columns=[s for s in data.stages if s in table.columns])
+    return table.reset_index().rename_axis(columns=None)
+
+
+def project_timeline_table(data: ModelData, projects: pd.DataFrame) -> pd.DataFrame:
+    """Built projects: first year online and years online within the horizon, for the timeline chart."""
+    life = {p.name: p.life for p in data.projects}
+    last = data.years[-1]
+    built = projects[projects["online_year"].notna()]
+    records = [
+        (row.project, int(row.online_year), min(life[row.project], last - int(row.online_year) + 1), row.capacity_added)
+        for row in built.itertuples(index=False)
+    ]
+    return pd.DataFrame(records, columns=["project", "online_year", "years_online", "capacity_added"])
+
+
 def sourcing_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
     """Proportional tracing (:mod:`model.results.sourcing`) year by year, with a year column where there are years."""
     if not data.has_years:
@@ -437,7 +462,11 @@ def build_report(
         sheets["budgets"] = budgets_table(data, sets, solution)
     if data.stockpiles:
         sheets["stockpiles"] = stockpiles_table(data, sets, solution)
-    sheets["legend"] = legend_table(data.stages)
+    if data.has_years:
+        sheets["capacity_by_stage"] = capacity_by_stage_table(data, sets, sheets["facilities"])
+        if "projects" in sheets:
+            sheets["project_timeline"] = project_timeline_table(data, sheets["projects"])
+    sheets["legend"] = legend_table(data.stages, [*sheets, "explanations", "legend"], data.has_years)
     return Report(sheets, components)
 
 
@@ -520,6 +549,51 @@ LEGEND: list[tuple[str, str, str, str]] = [
     ("explanations", "unmet", "Not delivered", "t/yr"),
     ("explanations", "reason", "Why, found by re-solving with caps, capacities, bans and quotas relaxed in turn", ""),
     ("explanations", "input_rows", "Input rows involved", ""),
+    ("costs_by_year", "year", "Model year", ""),
+    ("costs_by_year", "component", "Cost component, named as in summary (surplus_credit is a credit)", ""),
+    ("costs_by_year", "cost", "Cost in that year, not discounted", "USD"),
+    ("costs_by_year", "discount_factor", "(1 + discount_rate)^-(year - first year)", "factor"),
+    ("projects", "project", "Candidate project", ""),
+    ("projects", "facility", "Facility that gains the capacity", ""),
+    ("projects", "country", "Country of the facility", ""),
+    ("projects", "funder", "Budget that pays its capex (blank = private)", ""),
+    ("projects", "capex", "Investment if built whole", "USD"),
+    ("projects", "built_share", "Share of the project built (1 = whole)", "share 0..1"),
+    ("projects", "online_year", "First year with capacity from the project (blank = not built)", "year"),
+    ("projects", "capacity_added", "Capacity added: capacity × built_share", "activity units/yr"),
+    ("projects", "annual_cost", "Annuity of the capex plus fixed cost, while online", "USD/yr"),
+    (
+        "projects",
+        "value",
+        "Increase of the objective if the project could not be built (0 when not built)",
+        "USD (present value)",
+    ),
+    ("budgets", "funder", "Funder", ""),
+    ("budgets", "year", "Decision year", ""),
+    ("budgets", "budget", "Capex the funder can commit in the year", "USD"),
+    ("budgets", "committed", "Capex committed in the year (decision year = online year - lead time)", "USD"),
+    ("budgets", "shadow_price", "Objective saved per USD more budget in that year", "USD (present value) per USD"),
+    ("stockpiles", "country", "Country holding the stock", ""),
+    ("stockpiles", "product", "Product stocked", ""),
+    ("stockpiles", "year", "Model year", ""),
+    ("stockpiles", "stock", "Stock at the end of the year", "t"),
+    ("stockpiles", "purchases", "Added to the stock in the year", "t"),
+    ("stockpiles", "releases", "Taken from the stock in the year", "t"),
+    ("stockpiles", "days_of_cover", "Stock in days of the year's demand (blank without demand)", "days"),
+    ("stockpiles", "min_days", "Cover required at the end of the year (0 in release years)", "days"),
+    ("stockpiles", "cover_shortfall", "Stock missing to meet the cover, priced at the unmet penalty", "t"),
+    ("stockpiles", "exposed_share", "Share of the stock that passed through a restricted facility", "share 0..1"),
+    ("capacity_by_stage", "year", "Model year", ""),
+    (
+        "capacity_by_stage",
+        "<stage>",
+        "Capacity available at the stage (facilities counted at the stage of their first process)",
+        "activity units/yr",
+    ),
+    ("project_timeline", "project", "Built project", ""),
+    ("project_timeline", "online_year", "First year online", "year"),
+    ("project_timeline", "years_online", "Years online within the model years", "years"),
+    ("project_timeline", "capacity_added", "Capacity added", "activity units/yr"),
     ("legend", "sheet", "Sheet of this workbook", ""),
     ("legend", "column", "Column of that sheet", ""),
     ("legend", "meaning", "What it holds", ""),
@@ -527,11 +601,30 @@ LEGEND: list[tuple[str, str, str, str]] = [
 ]
 
 
-def legend_table(stages: list[str]) -> pd.DataFrame:
+# The column after which each Part 1 sheet carries `year` where there are years (after its key columns).
+YEAR_AFTER = {
+    "deliveries": "product",
+    "exposure_caps": "stage",
+    "facilities": "facility",
+    "activity": "stage",
+    "trade": "product",
+    "sourcing": "product",
+    "surplus": "product",
+}
+
+
+def legend_table(stages: list[str], sheets: list[str] | None = None, years: bool = False) -> pd.DataFrame:
+    """Every column of ``sheets`` (all when None) with its meaning and unit; a ``year`` row where there are years."""
     rows = []
     for sheet, column, meaning, unit in LEGEND:
+        if sheets is not None and sheet not in sheets:
+            continue
         if column == "exposure_<stage>":
             rows += [(sheet, f"exposure_{s}", meaning.replace("this stage", f"the {s} stage"), unit) for s in stages]
+        elif column == "<stage>":
+            rows += [(sheet, s, meaning, unit) for s in stages]
         else:
             rows.append((sheet, column, meaning, unit))
+        if years and YEAR_AFTER.get(sheet) == column:
+            rows.append((sheet, "year", "Model year", ""))
     return pd.DataFrame(rows, columns=["sheet", "column", "meaning", "unit"])

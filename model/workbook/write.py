@@ -79,6 +79,74 @@ def _add_charts(workbook, sheets: dict[str, pd.DataFrame]) -> None:
         workbook.get_worksheet_by_name("deliveries").insert_chart(len(deliveries) + 3, 0, chart)
 
 
+def _add_year_charts(workbook, sheets: dict[str, pd.DataFrame]) -> None:
+    """With years: capacity by stage and year, projects on a timeline, stock levels."""
+    capacity = sheets.get("capacity_by_stage")
+    if capacity is not None and len(capacity) and len(capacity.columns) > 1:
+        chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
+        for index in range(1, len(capacity.columns)):
+            chart.add_series(
+                {
+                    "name": ["capacity_by_stage", 0, index],
+                    "categories": ["capacity_by_stage", 1, 0, len(capacity), 0],
+                    "values": ["capacity_by_stage", 1, index, len(capacity), index],
+                }
+            )
+        chart.set_title({"name": "Capacity by stage and year (activity units/yr)"})
+        chart.set_size({"width": 800, "height": 380})
+        workbook.get_worksheet_by_name("capacity_by_stage").insert_chart(1, len(capacity.columns) + 1, chart)
+    timeline = sheets.get("project_timeline")
+    if timeline is not None and len(timeline):
+        chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
+        rows = len(timeline)
+        chart.add_series(
+            {
+                "name": "online from",
+                "categories": ["project_timeline", 1, 0, rows, 0],
+                "values": ["project_timeline", 1, 1, rows, 1],
+                "fill": {"none": True},
+                "border": {"none": True},
+            }
+        )
+        chart.add_series(
+            {
+                "name": ["project_timeline", 0, 2],
+                "categories": ["project_timeline", 1, 0, rows, 0],
+                "values": ["project_timeline", 1, 2, rows, 2],
+            }
+        )
+        first = int(timeline["online_year"].min())
+        last = int((timeline["online_year"] + timeline["years_online"]).max())
+        chart.set_x_axis({"min": first, "max": last, "major_unit": 1, "num_format": "0", "name": "year"})
+        chart.set_y_axis({"reverse": True})
+        chart.set_legend({"none": True})
+        chart.set_title({"name": "Projects online (years within the horizon)"})
+        chart.set_size({"width": 800, "height": max(240, 40 * rows + 120)})
+        workbook.get_worksheet_by_name("project_timeline").insert_chart(1, 5, chart)
+    stocks = sheets.get("stockpiles")
+    if stocks is not None and len(stocks):
+        chart = workbook.add_chart({"type": "line"})
+        start = 0
+        keys = list(zip(stocks["country"], stocks["product"], strict=True))
+        while start < len(keys):
+            end = start
+            while end + 1 < len(keys) and keys[end + 1] == keys[start]:
+                end += 1
+            chart.add_series(
+                {
+                    "name": f"{keys[start][0]} {keys[start][1]}",
+                    "categories": ["stockpiles", start + 1, 2, end + 1, 2],
+                    "values": ["stockpiles", start + 1, 3, end + 1, 3],
+                    "marker": {"type": "circle"},
+                }
+            )
+            start = end + 1
+        chart.set_title({"name": "Stock at the end of each year (t)"})
+        chart.set_y_axis({"name": "t", "num_format": "#,##0"})
+        chart.set_size({"width": 800, "height": 380})
+        workbook.get_worksheet_by_name("stockpiles").insert_chart(1, len(stocks.columns) + 1, chart)
+
+
 def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> None:
     """Write ``sheets`` to ``destination`` atomically (temporary file + rename).
 
@@ -114,6 +182,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> None:
                     if value is not None:
                         ws.write(row_number, index, value, column_formats[index])
         _add_charts(workbook, sheets)
+        _add_year_charts(workbook, sheets)
         workbook.close()
         os.replace(temporary, destination)
     except BaseException:
