@@ -18,6 +18,21 @@ HEADERS = {
     "lanes": ["from", "to", "product", "transport_cost", "tariff", "allowed", "max_flow"],
     "demand": ["country", "product", "quantity", "unmet_penalty"],
     "exposure_caps": ["country", "product", "stage", "max_share"],
+    "years": ["year", "stock_release"],
+    "projects": [
+        "project",
+        "facility",
+        "capacity",
+        "capex",
+        "earliest_year",
+        "lead_time",
+        "life",
+        "all_or_nothing",
+        "funder",
+        "fixed_cost",
+    ],
+    "budgets": ["funder", "budget", "year"],
+    "stockpiles": ["country", "product", "initial", "initial_exposed", "min_days", "max", "holding_cost", "from_year"],
 }
 
 
