@@ -455,12 +455,14 @@ def build_report(
     }
     if data.has_years:
         sheets["costs_by_year"] = costs_by_year_table(data, sets, solution)
-    if data.projects:
+    # With years the Part 2 sheets are always there (empty when the case has none), so that other
+    # programs find a stable set of sheets; a single-year case has them only when it uses them.
+    if data.projects or data.has_years:
         timed = data.has_years or setting_year(data.settings) is not None
         sheets["projects"] = projects_table(data, solution, project_values or {}, timed)
-    if data.budgets:
+    if data.budgets or data.has_years:
         sheets["budgets"] = budgets_table(data, sets, solution)
-    if data.stockpiles:
+    if data.stockpiles or data.has_years:
         sheets["stockpiles"] = stockpiles_table(data, sets, solution)
     if data.has_years:
         sheets["capacity_by_stage"] = capacity_by_stage_table(data, sets, sheets["facilities"])

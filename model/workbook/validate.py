@@ -229,6 +229,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         problems,
         notes,
     )
+    notes += stock_max_warnings(plans.stockpiles, year_data, release)
     problems = list(dict.fromkeys(problems))  # a problem found in several years once
     if problems:
         raise InputError(sorted_problems(problems))
@@ -256,6 +257,30 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         has_years=has_years,
     )
     return data
+
+
+def stock_max_warnings(stockpiles, year_data: dict[int, YearData], release: frozenset[int]) -> list[str]:
+    """A stockpile whose ``max`` is below the cover it must hold in some year (the shortfall will be priced)."""
+    notes = []
+    for stockpile in stockpiles:
+        if stockpile.max is None or stockpile.min_days <= 0:
+            continue
+        short = []
+        for year, view in year_data.items():
+            if year < stockpile.from_year or year in release:
+                continue
+            demand = sum(d.quantity for d in view.demands.values() if (d.country, d.product) == stockpile.key)
+            required = stockpile.min_days / 365.0 * demand
+            if required > stockpile.max + 1e-9:
+                short.append((year, required))
+        if short:
+            year, required = max(short, key=lambda item: item[1])
+            notes.append(
+                f"stockpiles row {stockpile.row}: the max of {stockpile.max:,.1f} t is below the cover of "
+                f"{stockpile.min_days:g} days ({required:,.1f} t in {year}); the missing cover is priced as a "
+                "shortfall at unmet_demand_penalty"
+            )
+    return notes
 
 
 def _product(r: dict) -> Product:
