@@ -1,0 +1,324 @@
+"""One HiGHS instance per built model: load, change, run, read back.
+
+The backend holds the standard form of one model (:mod:`model.solver.handoff`)
+
+    min c·x + offset  s.t.  row_lower ≤ A x ≤ row_upper,  col_lower ≤ x ≤ col_upper,
+                            x_j integer for j in the integer columns (a MIP, if any)
+
+in one ``highspy.Highs`` instance and keeps its own copy of c and of the four
+bound vectors, so that callers (the least-exposure phases, scenario
+re-solves) can read and restore them without asking HiGHS.  Changes are
+passed to HiGHS in place; after a change of costs or bounds HiGHS keeps its
+basis, so the next :meth:`HighsBackend.run` starts from it (a warm start);
+:meth:`HighsBackend.get_basis` / :meth:`HighsBackend.set_basis` store and
+restore a basis explicitly, :meth:`HighsBackend.clear_solver` drops it.
+
+Silence: HiGHS 1.16 writes its banner ("Running HiGHS ...") from C++
+straight to file descriptor 1, once per process, at the first log event of
+an instance whose ``output_flag`` is still on (the default), and
+``highspy.Highs.__init__`` causes that event itself, by registering its
+callback handler through ``enableCallbacks``.  Constructing the bare C++
+object logs nothing, so :func:`new_highs` builds a subclass whose
+``enableCallbacks`` switches ``output_flag`` off first: neither the banner
+nor any solve log is written, and no file descriptor of the process is
+touched.  One solve at a time: never run two HiGHS solves as threads of
+one process.
+"""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+
+from model.solver.handoff import StandardForm
+
+# Measured on the benchmark networks (docs/performance.md): dual simplex is
+# faster up to about 200k columns (1.6-1.9x at 5k-110k, even at 210k);
+# interior point with crossover beyond (1.5x at 750k).
+SIMPLEX_BELOW_COLUMNS = 200_000
+METHODS = ("auto", "simplex", "ipm", "pdlp")
+
+
+class _SilentHighs(highspy.Highs):
+    """``highspy.Highs`` with its output switched off before its first log line."""
+
+    def enableCallbacks(self) -> None:
+        """Switch output off, then register highspy's callback handler as usual."""
+        if not getattr(self, "_silenced", False):
+            self.setOptionValue("output_flag", False)
+            self._silenced = True
+        super().enableCallbacks()
+
+
+def new_highs() -> highspy.Highs:
+    """A ``highspy.Highs`` that writes nothing, not even the banner (see the module docstring)."""
+    highs = _SilentHighs()
+    highs.setOptionValue("output_flag", False)  # for highspy versions whose __init__ does not register callbacks
+    return highs
+
+
+def choose_method(method: str, n_cols: int) -> str:
+    """``auto`` → ``simplex`` below :data:`SIMPLEX_BELOW_COLUMNS` columns, else ``ipm``; others unchanged."""
+    if method not in METHODS:
+        raise ValueError(f"unknown solver method {method!r}; expected one of {', '.join(METHODS)}")
+    if method == "auto":
+        return "simplex" if n_cols < SIMPLEX_BELOW_COLUMNS else "ipm"
+    return method
+
+
+def _index(positions) -> np.ndarray:
+    return np.ascontiguousarray(positions, dtype=np.int32)
+
+
+def _floats(values, size: int) -> np.ndarray:
+    """``values`` as a float array of ``size`` (a scalar is repeated)."""
+    array = np.asarray(values, dtype=float)
+    return np.full(size, float(array)) if array.ndim == 0 else np.ascontiguousarray(array)
+
+
+class HighsBackend:
+    """Owns one silent ``highspy.Highs`` holding one standard-form model (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.highs = new_highs()
+        self.offset = 0.0
+        self.cost = np.zeros(0)
+        self.col_lower = np.zeros(0)
+        self.col_upper = np.zeros(0)
+        self.row_lower = np.zeros(0)
+        self.row_upper = np.zeros(0)
+        self.integer_columns = np.zeros(0, dtype=np.int32)
+        self.method = "simplex"
+        self.threads = 1
+        self.time_limit: float | None = None
+        self.mip_gap_target: float | None = None
+        self._mip_gap: float | None = None
+
+    # ----------------------------------------------------------------- model
+    def load(self, form: StandardForm, integrality: np.ndarray | None = None) -> None:
+        """Pass ``form`` to HiGHS; ``integrality`` lists the integer columns (positions), or None for an LP."""
+        matrix = form.matrix
+        n_rows, n_cols = matrix.shape
+        self.offset = float(form.offset)
+        self.cost = np.array(form.cost, dtype=float)
+        self.col_lower = np.array(form.col_lower, dtype=float)
+        self.col_upper = np.array(form.col_upper, dtype=float)
+        self.row_lower = np.array(form.row_lower, dtype=float)
+        self.row_upper = np.array(form.row_upper, dtype=float)
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_cols
+        lp.num_row_ = n_rows
+        lp.col_cost_ = self.cost
+        lp.col_lower_ = self.col_lower
+        lp.col_upper_ = self.col_upper
+        lp.row_lower_ = self.row_lower
+        lp.row_upper_ = self.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data.astype(float)
+        lp.a_matrix_.num_col_ = n_cols
+        lp.a_matrix_.num_row_ = n_rows
+        self._check(self.highs.passModel(lp), "passModel")
+        self.integer_columns = np.zeros(0, dtype=np.int32)
+        if integrality is not None and len(integrality):
+            self.set_integrality(integrality)
+
+    @property
+    def num_columns(self) -> int:
+        return len(self.cost)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_lower)
+
+    @property
+    def is_mip(self) -> bool:
+        """True while some column is declared integer."""
+        return len(self.integer_columns) > 0
+
+    def change_costs(self, positions, values) -> None:
+        """c[positions] = values (a scalar is repeated)."""
+        positions = _index(positions)
+        values = _floats(values, len(positions))
+        self.cost[positions] = values
+        self._check(self.highs.changeColsCost(len(positions), positions, values), "changeColsCost")
+
+    def set_costs(self, values: np.ndarray) -> None:
+        """Replace the whole cost vector c."""
+        self.change_costs(np.arange(self.num_columns), values)
+
+    def change_column_bounds(self, positions, lower, upper) -> None:
+        """col_lower[positions] = lower, col_upper[positions] = upper (scalars are repeated)."""
+        positions = _index(positions)
+        lower, upper = _floats(lower, len(positions)), _floats(upper, len(positions))
+        self.col_lower[positions] = lower
+        self.col_upper[positions] = upper
+        self._check(self.highs.changeColsBounds(len(positions), positions, lower, upper), "changeColsBounds")
+
+    def change_row_bounds(self, positions, lower, upper) -> None:
+        """row_lower[positions] = lower, row_upper[positions] = upper (scalars are repeated)."""
+        positions = _index(positions)
+        lower, upper = _floats(lower, len(positions)), _floats(upper, len(positions))
+        self.row_lower[positions] = lower
+        self.row_upper[positions] = upper
+        self._check(self.highs.changeRowsBounds(len(positions), positions, lower, upper), "changeRowsBounds")
+
+    def fix_columns(self, positions, values) -> None:
+        """col_lower = col_upper = values on ``positions``."""
+        self.change_column_bounds(positions, values, values)
+
+    def set_integrality(self, integer_columns) -> None:
+        """Declare exactly ``integer_columns`` (positions) integer, every other column continuous."""
+        integer_columns = _index(integer_columns)
+        if len(self.integer_columns):
+            self._change_integrality(self.integer_columns, highspy.HighsVarType.kContinuous)
+        if len(integer_columns):
+            self._change_integrality(integer_columns, highspy.HighsVarType.kInteger)
+        self.integer_columns = integer_columns
+
+    def relax_integrality(self) -> None:
+        """Make every column continuous (the model becomes an LP again, with duals)."""
+        self.set_integrality([])
+
+    def _change_integrality(self, positions: np.ndarray, var_type) -> None:
+        types = np.full(len(positions), int(var_type), dtype=np.uint8)
+        self._check(self.highs.changeColsIntegrality(len(positions), positions, types), "changeColsIntegrality")
+
+    # --------------------------------------------------------------- options
+    def set_method(
+        self,
+        method: str = "auto",
+        threads: int | None = None,
+        time_limit: float | None = None,
+        mip_gap: float | None = None,
+    ) -> str:
+        """Choose the LP algorithm and limits; returns the method used (``auto`` resolved).
+
+        ``simplex`` is dual simplex, ``ipm`` interior point with crossover (a
+        basic solution, exact duals), ``pdlp`` first-order (no basis).  A MIP
+        is branch and bound whatever the method; ``mip_gap`` is its relative
+        gap target (HiGHS' ``mip_rel_gap``).  ``threads`` None keeps the last
+        setting; ``time_limit`` (s, per run) None or 0 means no limit.
+        """
+        method = choose_method(method, self.num_columns)
+        highs = self.highs
+        if method == "ipm":
+            highs.setOptionValue("run_crossover", "on")
+        if threads is not None:
+            self.threads = int(threads)
+            highs.setOptionValue("threads", self.threads)
+        self.time_limit = float(time_limit) if time_limit else None
+        if mip_gap is not None:
+            self.mip_gap_target = float(mip_gap)
+            highs.setOptionValue("mip_rel_gap", self.mip_gap_target)
+        self.method = method
+        return method
+
+    def set_option(self, name: str, value) -> None:
+        """Any other HiGHS option, by HiGHS' name (e.g. ``presolve``)."""
+        self._check(self.highs.setOptionValue(name, value), f"setOptionValue({name!r})")
+
+    # ------------------------------------------------------------------- run
+    def run(self) -> str:
+        """Solve the model as it stands (warm from the current basis, if any); returns :meth:`status_text`.
+
+        A MIP runs with HiGHS' ``solver`` option at ``choose`` (branch and
+        bound; some HiGHS versions solve only the relaxation when it names an
+        LP algorithm), an LP with the method of :meth:`set_method`.  The time
+        limit counts from the start of this run: HiGHS compares it with the
+        instance's run time summed over all runs (ERGO-Code/HiGHS#1477), so
+        it is passed on as that sum so far plus the limit.
+        """
+        highs = self.highs
+        highs.setOptionValue("solver", "choose" if self.is_mip else self.method)
+        limit = highs.getRunTime() + self.time_limit if self.time_limit else float("inf")
+        highs.setOptionValue("time_limit", limit)
+        highs.run()
+        self._mip_gap = float(highs.getInfo().mip_gap) if self.is_mip else None
+        return self.status_text()
+
+    def clear_solver(self) -> None:
+        """Forget the basis and factorisation: the next run starts afresh (with presolve)."""
+        self.highs.clearSolver()
+
+    def status(self) -> highspy.HighsModelStatus:
+        """HiGHS' model status after the last run."""
+        return self.highs.getModelStatus()
+
+    def status_text(self) -> str:
+        """The model status in HiGHS' words ('Optimal', 'Time limit reached', ...)."""
+        return self.highs.modelStatusToString(self.status())
+
+    @property
+    def optimal(self) -> bool:
+        return self.status() == highspy.HighsModelStatus.kOptimal
+
+    @property
+    def time_limited(self) -> bool:
+        return self.status() == highspy.HighsModelStatus.kTimeLimit
+
+    @property
+    def has_values(self) -> bool:
+        """True when the last run left a primal feasible x (optimal, or the best point found at a limit).
+
+        Not ``value_valid``: a run stopped early (during presolve, or in dual
+        simplex) has values that violate rows.
+        """
+        feasible = int(highspy.SolutionStatus.kSolutionStatusFeasible)
+        return int(self.highs.getInfo().primal_solution_status) == feasible
+
+    @property
+    def has_duals(self) -> bool:
+        return bool(self.highs.getSolution().dual_valid)
+
+    # ------------------------------------------------------------------ read
+    def values(self) -> np.ndarray:
+        """x of the last run, by column position."""
+        return np.array(self.highs.getSolution().col_value, dtype=float)
+
+    def row_duals(self) -> np.ndarray:
+        """y = ∂(c·x)/∂(row bound) of the last run, by row position; zeros when HiGHS has none (MIP, pdlp limit)."""
+        solution = self.highs.getSolution()
+        if not solution.dual_valid:
+            return np.zeros(self.num_rows)
+        return np.array(solution.row_dual, dtype=float)
+
+    def column_duals(self) -> np.ndarray:
+        """Reduced costs d = c - Aᵀy of the last run, by column position; zeros when HiGHS has none."""
+        solution = self.highs.getSolution()
+        if not solution.dual_valid:
+            return np.zeros(self.num_columns)
+        return np.array(solution.col_dual, dtype=float)
+
+    def objective(self) -> float:
+        """c·x + offset of the last run."""
+        return float(self.highs.getInfo().objective_function_value) + self.offset
+
+    def mip_gap(self) -> float | None:
+        """Relative gap |primal - dual bound| / |primal| the last MIP run achieved; None after an LP run."""
+        return self._mip_gap
+
+    def simplex_iterations(self) -> int:
+        """Simplex iterations of the last run (0 when it started from an optimal basis)."""
+        return int(self.highs.getInfo().simplex_iteration_count)
+
+    def get_basis(self) -> highspy.HighsBasis:
+        """A copy of the current basis (valid after an LP run that ended in a basic solution)."""
+        return self.highs.getBasis()
+
+    def set_basis(self, basis: highspy.HighsBasis) -> None:
+        """Start the next run from ``basis`` (from :meth:`get_basis` on a model of the same shape)."""
+        self._check(self.highs.setBasis(basis), "setBasis")
+
+    def version(self) -> str:
+        """HiGHS' version, 'major.minor.patch'."""
+        try:
+            return f"{self.highs.versionMajor()}.{self.highs.versionMinor()}.{self.highs.versionPatch()}"
+        except AttributeError:  # pragma: no cover - very old highspy
+            return "unknown"
+
+    @staticmethod
+    def _check(status: highspy.HighsStatus, call: str) -> None:
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError(f"HiGHS refused {call}")
