@@ -55,6 +55,37 @@ def _silent(message: str) -> None:
     pass
 
 
+def _mip_gap(settings: dict[str, object]) -> float:
+    gap = settings.get("mip_gap")
+    return 1e-4 if gap is None else float(gap)
+
+
+def project_values(model, sets: ModelSets, solution: Solution, result, settings: dict[str, object]) -> dict[str, float]:
+    """USD the objective rises if each built project could not be built (re-solves of the loaded LP/MIP)."""
+    from model.solver.forgo import objectives_without
+
+    built = solution.build.groupby("project")["value"].sum()
+    built = [name for name, share in built.items() if share > 1e-9]
+    if not built or result.form is None:
+        return {}
+    columns: dict[str, list[int]] = {}
+    for key, var in keyed(model, sets, "v_build"):
+        position = result.column_position.get(id(var))
+        if key.project in built and position is not None:
+            columns.setdefault(key.project, []).append(position)
+    names = [name for name in built if name in columns]
+    objectives = objectives_without(
+        result.form,
+        result.integer,
+        [columns[name] for name in names],
+        method=str(settings.get("solver_method") or "auto"),
+        threads=int(settings.get("threads") or 1),
+        time_limit=settings.get("solver_time_limit"),
+        mip_gap=_mip_gap(settings),
+    )
+    return {name: value - result.objective for name, value in zip(names, objectives, strict=True) if value is not None}
+
+
 def solve_data(
     data: ModelData,
     metadata: list[tuple[str, object, str]] | None = None,
@@ -86,7 +117,7 @@ def solve_data(
         method=str(settings.get("solver_method") or "auto"),
         threads=int(settings.get("threads") or 1),
         time_limit=settings.get("solver_time_limit"),
-        mip_gap=float(settings.get("mip_gap") or 0.0),
+        mip_gap=_mip_gap(settings),
     )
     solved = time.perf_counter()
     solution = extract_solution(model, sets, result)
@@ -113,7 +144,11 @@ def solve_data(
         ("build_seconds", build_seconds, "s"),
         ("solve_seconds", result.solve_seconds, "s"),
     ]
-    report = build_report(data, sets, solution, summary, trailer)
+    values = {}
+    if data.projects:
+        progress("Valuing the projects built (one re-solve each) ...")
+        values = project_values(model, sets, solution, result, settings)
+    report = build_report(data, sets, solution, summary, trailer, values)
     by_row = solution.unmet.groupby("demand")["value"].sum()
     unmet = [float(by_row.get(j, 0.0)) for j in range(len(data.demands))]
     explained = time.perf_counter()

@@ -31,7 +31,7 @@ import pyomo.environ as pyo
 
 from model.errors import SolverError
 from model.solver.backend import SIMPLEX_BELOW_COLUMNS, HighsBackend
-from model.solver.handoff import integer_columns, standard_form
+from model.solver.handoff import StandardForm, integer_columns, standard_form
 from model.solver.least_exposure import least_exposure, weight_vector
 
 __all__ = ["SIMPLEX_BELOW_COLUMNS", "SolveResult", "solve_model"]
@@ -56,6 +56,8 @@ class SolveResult:
     notes: list[str] = field(default_factory=list)
     is_mip: bool = False  # some variable was Binary or Integer
     mip_gap: float | None = None  # relative gap the branch and bound achieved (MIP only)
+    form: StandardForm | None = field(default=None, repr=False)  # the LP handed to HiGHS, for re-solves
+    integer: np.ndarray | None = field(default=None, repr=False)  # its integer columns
 
     def value(self, var) -> float:
         position = self.column_position.get(id(var))
@@ -118,6 +120,8 @@ def solve_model(
         notes=notes,
         is_mip=len(integer) > 0,
         mip_gap=phase1.mip_gap,
+        form=form,
+        integer=integer,
     )
 
 
