@@ -71,6 +71,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="for this run, cap every demand row's exposure at any stage at SHARE (0..1); replaces "
         "default_exposure_cap and explicit 'any' caps; stage caps stay as written",
     )
+    parser.add_argument(
+        "--write-lp",
+        type=Path,
+        metavar="FILE",
+        help="also write the model as handed to HiGHS (.lp or .mps) with readable row and column names, "
+        "e.g. capacity_constraint(Lynas_Kalgoorlie,2025)",
+    )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on failure")
     return parser.parse_args(argv)
 
@@ -107,6 +114,17 @@ def check_paths(source: Path, output: Path) -> str | None:
     return None
 
 
+def check_lp_path(path: Path | None) -> str | None:
+    """A plain-words problem with the --write-lp path, or None."""
+    if path is None:
+        return None
+    if path.suffix.lower() not in (".lp", ".mps"):
+        return f"the LP file '{path}' must end in .lp or .mps"
+    if not path.parent.is_dir():
+        return f"the folder of the LP file '{path}' does not exist"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         arguments = parse_arguments(argv)
@@ -114,12 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
     source: Path = arguments.input
     output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
-    problem = check_paths(source, output)
+    problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        return _run(source, output, arguments.exposure_cap)
+        return _run(source, output, arguments.exposure_cap, arguments.write_lp)
     except WorkbookUnreadable as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -156,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _run(source: Path, output: Path, exposure_cap: float | None) -> int:
+def _run(source: Path, output: Path, exposure_cap: float | None, lp_path: Path | None = None) -> int:
     from model.pipeline import load_data, run_metadata, solve_data
     from model.workbook.numerics import numeric_warnings
     from model.workbook.write import write_results
@@ -170,7 +188,7 @@ def _run(source: Path, output: Path, exposure_cap: float | None) -> int:
         f"Case '{data.case_name}': {len(data.countries)} countries, {len(data.facilities)} facilities, "
         f"{len(data.processes)} processes, {len(data.demands)} demand rows"
     )
-    outcome = solve_data(data, run_metadata(source, data.case_name), progress=_say)
+    outcome = solve_data(data, run_metadata(source, data.case_name), progress=_say, lp_path=lp_path)
     shown = set(data.warnings) | set(numeric_warnings(data))
     for message in outcome.warnings:
         if message not in shown:

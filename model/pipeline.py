@@ -90,10 +90,12 @@ def solve_data(
     data: ModelData,
     metadata: list[tuple[str, object, str]] | None = None,
     progress: Callable[[str], None] = _silent,
+    lp_path: Path | None = None,
 ) -> RunOutcome:
     """Build, solve, extract, verify and tabulate one case.
 
-    ``progress`` receives a short line before each step that can take time.
+    ``progress`` receives a short line before each step that can take time;
+    ``lp_path``, when given, receives the LP handed to HiGHS with readable names.
     """
     from model.formulation.build import build_model
     from model.solver.solve import solve_model
@@ -120,6 +122,18 @@ def solve_data(
         mip_gap=_mip_gap(settings),
     )
     solved = time.perf_counter()
+    if lp_path is not None and result.form is not None:
+        from model.formulation.labels import column_keys, lp_names, row_keys
+        from model.solver.forgo import write_lp
+
+        progress(f"Writing the LP with readable names to {lp_path} ...")
+        write_lp(
+            result.form,
+            result.integer,
+            lp_names(column_keys(model, sets), result.form.columns),
+            lp_names(row_keys(model), result.form.rows),
+            lp_path,
+        )
     solution = extract_solution(model, sets, result)
     extracted = time.perf_counter()
     verification = verify_solution(data, sets, solution, result.objective)

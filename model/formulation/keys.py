@@ -15,6 +15,7 @@ year, :data:`model.data.SINGLE_YEAR` unless the ``year`` setting gives one.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 
@@ -138,3 +139,12 @@ class ProjectKey(NamedTuple):
     """build_once_constraint: a project is built at most once over the years."""
 
     project: str
+
+
+def lp_name(family: str, key: tuple) -> str:
+    """A name for LP files: ``capacity_constraint(Lynas_Kalgoorlie,2025)`` (CPLEX LP characters only)."""
+    values = ",".join(_LP_UNSAFE.sub("_", str(value)) for value in key)
+    return f"{family}({values})"[:255]
+
+
+_LP_UNSAFE = re.compile(r"[^A-Za-z0-9_.]")

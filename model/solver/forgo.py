@@ -1,4 +1,6 @@
-"""What a choice is worth: the optimal cost with some columns forced to zero, re-solved on one loaded LP.
+"""Re-using the LP handed to HiGHS: what a choice is worth, and the LP written out for reading.
+
+What a choice is worth: the optimal cost with some columns forced to zero, re-solved on one loaded LP.
 
 Used for the ``value`` of each built project (SPEC Part 2): the objective's
 increase if the project could not be built,
@@ -40,3 +42,14 @@ def objectives_without(
         out.append(backend.objective() if backend.optimal else None)
         backend.change_column_bounds(group, lower, upper)
     return out
+
+
+def write_lp(form: StandardForm, integer: np.ndarray, column_names: list[str], row_names: list[str], path) -> None:
+    """Write the LP handed to HiGHS to ``path`` (.lp or .mps) with readable column and row names."""
+    backend = HighsBackend()
+    backend.load(form, integer if len(integer) else None)
+    for position, name in enumerate(column_names):
+        backend.highs.passColName(position, name)
+    for position, name in enumerate(row_names):
+        backend.highs.passRowName(position, name)
+    backend.highs.writeModel(str(path))
