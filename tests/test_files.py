@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -65,38 +66,125 @@ def test_failed_write_keeps_previous_results_and_leaves_no_temporary_file(tmp_pa
     assert "No space left on device" in err and "Traceback" not in err
 
 
-def test_killed_run_never_leaves_a_half_written_results_file(tmp_path):
-    # A case large enough that writing takes a noticeable time; the run is
-    # killed at several moments.  Each time the results file is either the
-    # previous one, byte for byte, or a complete workbook.
-    data = synthetic_data(
-        Size(countries=30, stages=4, products_per_stage=8, facilities_per_stage=120, demand_countries=4)
-    )
-    source = write_data_workbook(data, tmp_path / "big.xlsx")
-    output = tmp_path / "out.xlsx"
-    assert main([str(source), "-o", str(output)]) == 0
-    previous = digest(output)
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    outcomes = set()
-    for delay in (0.8, 1.6, 2.4, 3.2, 4.0):
+def _kill_run(source: Path, output: Path, when: str, delay: float = 0.0) -> float:
+    """Start run.py on ``source``, SIGKILL it at ``when``; return the seconds it spent writing.
+
+    ``when`` is synchronised on the run's own progress lines (flushed as
+    they are printed) or on the results folder, not on the clock, so a
+    loaded machine moves nothing: ``solving`` = as it starts solving (before
+    any write); ``first-change`` = as soon as anything in the results folder
+    changes (a temporary file appears, or the results file itself is
+    touched: the moment a writer without a temporary file would leave half a
+    workbook); ``writing`` = ``delay`` seconds after it announces the write;
+    ``done`` = once it has printed the status, i.e. after the results were
+    renamed into place.  The writing time is measured only at ``done``.
+    """
+    folder = output.parent
+    errors_path = folder.parent / "run.err"
+    before = _folder_state(folder)
+    writing_started = writing_seconds = None
+    with open(errors_path, "w") as errors:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "run.py"), str(source), "-o", str(output)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=tmp_path,
-            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        try:
+            if when == "first-change":  # the run prints a few lines only: the pipe cannot fill meanwhile
+                while process.poll() is None and _folder_state(folder) == before:
+                    time.sleep(0.001)
+            else:
+                for line in process.stdout:
+                    if when == "solving" and line.startswith("Solving"):
+                        break
+                    if line.startswith("Writing"):
+                        writing_started = time.perf_counter()
+                        if when == "writing":
+                            time.sleep(delay)
+                            break
+                    if line.startswith("Status:"):
+                        writing_seconds = time.perf_counter() - writing_started
+                        break
+                else:
+                    pytest.fail(f"run.py ended before '{when}' (exit {process.wait()}): {errors_path.read_text()}")
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            process.stdout.close()
+    errors_path.unlink()
+    return writing_seconds or 0.0
+
+
+def _folder_state(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Name -> (inode, size, modification time) of every file in ``folder``."""
+    state = {}
+    for path in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a temporary file renamed meanwhile
+            info = path.stat()
+            state[path.name] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    return state
+
+
+def test_killed_run_never_leaves_a_half_written_results_file(tmp_path):
+    # The results file is either whole or not there: a run killed at any
+    # moment leaves it absent (first run), the previous results byte for
+    # byte, or a complete new workbook, and nothing else that looks like
+    # results.  Kills before the write must leave it absent or as it was,
+    # kills after the rename a complete new one; kills during the write may
+    # give either of the last two.
+    data = synthetic_data(
+        Size(countries=30, stages=4, products_per_stage=8, facilities_per_stage=30, demand_countries=4)
+    )
+    source = write_data_workbook(data, tmp_path / "big.xlsx")
+    folder = tmp_path / "results"
+    folder.mkdir()
+    output = folder / "out.xlsx"
+    previous: str | None = None
+
+    def outcome() -> str:
+        nonlocal previous
+        leftovers = [p.name for p in folder.iterdir() if p != output]
+        # SIGKILL leaves no chance to clean up: a kill mid-write may leave
+        # the hidden temporary file, never anything a user takes for results.
+        assert all(name.startswith(f".{output.stem}-") and name.endswith(".tmp") for name in leftovers), leftovers
+        for name in leftovers:
+            (folder / name).unlink()
+        if not output.exists():
+            assert previous is None, "the previous results were removed"
+            return "absent" + "+temporary" * bool(leftovers)
         if digest(output) == previous:
-            outcomes.add("previous")
-        else:
-            workbook = openpyxl.load_workbook(output, read_only=True)
-            assert set(SHEETS) <= set(workbook.sheetnames)
-            previous = digest(output)
-            outcomes.add("complete")
-    assert outcomes  # every kill ended in one of the two acceptable states
+            return "previous" + "+temporary" * bool(leftovers)
+        try:
+            sheets = openpyxl.load_workbook(output, read_only=True).sheetnames
+        except Exception as error:  # any failure to open is the half-written file this test is about
+            pytest.fail(f"results file is neither the previous one nor a workbook: {error!r}")
+        assert set(SHEETS) <= set(sheets), f"results file lacks sheets: {sorted(set(SHEETS) - set(sheets))}"
+        previous = digest(output)
+        return "complete" + "+temporary" * bool(leftovers)
+
+    outcomes = []
+    _kill_run(source, output, "solving")
+    outcomes.append(outcome())
+    writing = _kill_run(source, output, "done")
+    outcomes.append(outcome())
+    _kill_run(source, output, "solving")
+    outcomes.append(outcome())
+    assert outcomes == ["absent", "complete", "previous"]  # no temporary file either
+    for _ in range(3):  # retried only if the machine was too busy to catch the write
+        _kill_run(source, output, "first-change")
+        outcomes.append(outcome())
+        if outcomes[-1].endswith("+temporary"):
+            break
+    for fraction in (0.3, 0.6):
+        _kill_run(source, output, "writing", fraction * writing)
+        outcomes.append(outcome())
+    # The kill on the first change follows the write's first step, so one
+    # kill at least must have landed while the temporary file existed;
+    # otherwise this test did not test the write.
+    assert any(o.endswith("+temporary") for o in outcomes[3:]), outcomes
 
 
 @pytest.mark.parametrize("name", ["out.txt", "out.xls"])
