@@ -3,7 +3,8 @@
 The base case must solve, pass the product's own checks and reproduce the
 2025 picture uncapped: China dominates separation and magnet making for US
 and Japanese supply.  BLEECAM's rare-earth case, converted to our format by
-people outside this project, must solve with the normal command.
+people outside this project, must solve with the normal command; those
+tests skip, saying why, in a clone with no ``../shared/`` beside it.
 """
 
 from __future__ import annotations
@@ -79,10 +80,14 @@ def test_base_case_tight_cap_costs_more(base_outcome):
     assert (caps[caps["binding"] == "yes"]["shadow_price_per_pp"] >= 0).all()
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in BLEECAM.glob("*.xlsx")) or ["(shared/ not present)"])
+@pytest.mark.skipif(
+    not BLEECAM.is_dir(),
+    reason="BLEECAM's workbooks: ../shared/reference/bleecam is not beside this clone (CI has it and runs them)",
+)
+@pytest.mark.parametrize("name", sorted(p.name for p in BLEECAM.glob("*.xlsx")) or ["(no .xlsx in the folder)"])
 def test_bleecam_workbooks_solve_with_the_normal_command(name, tmp_path):
     source = BLEECAM / name
-    assert source.exists(), f"{source} is missing: CI runs with shared/ beside the clone"
+    assert source.exists(), f"{BLEECAM} holds no BLEECAM workbook"
     output = tmp_path / "out.xlsx"
     assert main([str(source), "-o", str(output)]) == 0
     workbook = openpyxl.load_workbook(output, read_only=True)
