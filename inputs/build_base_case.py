@@ -3,8 +3,15 @@
 Run from the repository root::
 
     python inputs/build_base_case.py            # writes inputs/base_case.xlsx
-    python inputs/build_base_case.py --check    # only checks the tables
+    python inputs/build_base_case.py --check    # builds and checks it, writes nothing
     python inputs/build_base_case.py -o other.xlsx
+
+The workbook is built in a temporary folder and read back with the model's
+own reader and validator (``model.pipeline.load_data``, the code every run
+uses), so it is checked against the input rules exactly as a run would
+check it; only a workbook without problems replaces the output.  The
+builder itself checks only what the model cannot know: the provenance of
+every number.
 
 Every number below is a ``V(value, source, note)``: ``source`` names the
 source IDs of ``../shared/reference/rare_earth_facts.md`` (S1 ... S88),
@@ -21,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -1418,94 +1427,34 @@ SOURCE_KEY = {
 }
 
 # ---------------------------------------------------------------------------
-# Self-check of the SPEC.md validation rules on our own tables
+# Checks: the input rules are the model's (product_problems reads the written
+# workbook with the model's own reader); here only what the model cannot know
 # ---------------------------------------------------------------------------
 
+NUMBER_COLUMNS = {
+    "products": ["value", "surplus_price"],
+    "processes": ["coefficient"],
+    "facilities": ["capacity", "expansion_max", "expansion_cost", "capex_per_t"],
+    "facility_processes": ["unit_cost"],
+    "lanes": ["transport_cost", "tariff", "max_flow"],
+    "demand": ["quantity", "unmet_penalty"],
+}
+STAGES = {"mining", "separation", "metal", "magnet"}
 
-def check(tables: dict[str, list[list]], log: Log) -> list[str]:
+
+def provenance_problems(tables: dict[str, list[list]], log: Log) -> list[str]:
+    """Numbers without a source, source IDs without a key, stages not of this case."""
     problems: list[str] = []
-
-    def col(sheet: str, name: str) -> int:
-        return SHEET_COLUMNS[sheet].index(name)
 
     def rows_of(sheet: str) -> list[dict]:
         return [dict(zip(SHEET_COLUMNS[sheet], r, strict=True)) for r in tables[sheet]]
 
-    for sheet, rows in tables.items():
-        keys = [tuple(r[col(sheet, k)] for k in KEY_COLUMNS[sheet]) for r in rows]
-        dupes = {k for k in keys if keys.count(k) > 1}
-        problems += [f"{sheet}: duplicate key {k}" for k in sorted(dupes)]
-
-    countries = {r["country"] for r in rows_of("countries")}
-    products = {r["product"] for r in rows_of("products")}
-    processes = {r["process"] for r in rows_of("processes")}
-    facilities = {r["facility"] for r in rows_of("facilities")}
     stages = {r["stage"] for r in rows_of("processes")}
-    if stages != {"mining", "separation", "metal", "magnet"}:
-        problems.append(f"processes: unexpected stages {sorted(stages)}")
-
-    numeric = {
-        "products": ["value", "surplus_price"],
-        "processes": ["coefficient"],
-        "facilities": ["capacity", "expansion_max", "expansion_cost", "capex_per_t"],
-        "facility_processes": ["unit_cost"],
-        "lanes": ["transport_cost", "tariff", "max_flow"],
-        "demand": ["quantity", "unmet_penalty"],
-    }
-    for sheet, cols in numeric.items():
-        for r in rows_of(sheet):
-            for c in cols:
-                v = r[c]
-                if v is None:
-                    continue
-                if not isinstance(v, (int, float)) or isinstance(v, bool):
-                    problems.append(f"{sheet}: {c} not a number: {v!r}")
-                elif c != "surplus_price" and c != "coefficient" and v < 0:
-                    problems.append(f"{sheet}: {c} negative: {v}")
-
-    outputs: dict[str, int] = {}
-    for r in rows_of("processes"):
-        if r["product"] not in products:
-            problems.append(f"processes: unknown product {r['product']}")
-        if r["coefficient"] == 0:
-            problems.append(f"processes: zero coefficient {r['process']}")
-        outputs[r["process"]] = outputs.get(r["process"], 0) + (r["coefficient"] > 0)
-    problems += [f"processes: {p} has no output" for p, n in outputs.items() if not n]
-
-    for r in rows_of("facilities"):
-        if r["country"] not in countries:
-            problems.append(f"facilities: unknown country {r['country']}")
-        if (r["expansion_max"] or 0) > 0 and r["expansion_cost"] is None:
-            problems.append(f"facilities: {r['facility']} lacks expansion_cost")
-    used = set()
-    for r in rows_of("facility_processes"):
-        used.add(r["facility"])
-        if r["facility"] not in facilities:
-            problems.append(f"facility_processes: unknown facility {r['facility']}")
-        if r["process"] not in processes:
-            problems.append(f"facility_processes: unknown process {r['process']}")
-    problems += [f"facilities: {f} runs no process" for f in facilities - used]
-
-    for r in rows_of("lanes"):
-        for end in ("from", "to"):
-            if r[end] != "*" and r[end] not in countries:
-                problems.append(f"lanes: unknown country {r[end]}")
-        if r["product"] != "*" and r["product"] not in products:
-            problems.append(f"lanes: unknown product {r['product']}")
-        if r["from"] != "*" and r["from"] == r["to"]:
-            problems.append(f"lanes: same country in from and to: {r['from']}")
-        if r["tariff"] is not None and not 0 <= r["tariff"] <= 1:
-            problems.append(f"lanes: tariff outside 0..1: {r['tariff']}")
-    for r in rows_of("demand"):
-        if r["country"] not in countries or r["product"] not in products:
-            problems.append(f"demand: unknown key {r['country']}/{r['product']}")
-    settings = {r["setting"]: r["value"] for r in rows_of("settings")}
-    if not settings["unmet_demand_penalty"] > 0:
-        problems.append("settings: unmet_demand_penalty must be > 0")
-
+    if stages != STAGES:
+        problems.append(f"processes: stages {sorted(stages)}, expected {sorted(STAGES)}")
     # every number on a data sheet has a sources line
     logged = {(s, i.rsplit(" | ", 1)[1]) for s, i, _, _ in log}
-    for sheet, cols in numeric.items():
+    for sheet, cols in NUMBER_COLUMNS.items():
         for c in cols:
             has_number = any(r[c] is not None for r in rows_of(sheet))
             if has_number and (sheet, c) not in logged:
@@ -1513,6 +1462,19 @@ def check(tables: dict[str, list[list]], log: Log) -> list[str]:
     unknown_ids = {i for _, _, src, _ in log for i in _ids(src) if i not in SOURCE_KEY}
     problems += [f"sources: ID {i} missing from SOURCE_KEY" for i in sorted(unknown_ids)]
     return problems
+
+
+def product_problems(path: Path) -> tuple[list[str], list[str]]:
+    """(problems, warnings) the model's own reader and validator find in ``path``."""
+    from model.errors import InputError
+    from model.pipeline import load_data
+    from model.workbook.numerics import numeric_warnings
+
+    try:
+        data = load_data(path)
+    except InputError as error:
+        return [str(problem) for problem in error.problems], []
+    return [], [*data.warnings, *numeric_warnings(data)]
 
 
 # ---------------------------------------------------------------------------
@@ -1553,7 +1515,7 @@ def write_workbook(tables: dict[str, list[list]], log: Log, path: Path) -> None:
     wb.properties.modified = FIXED_TIME
     buf = io.BytesIO()
     wb.save(buf)
-    _write_reproducible(buf.getvalue(), path)
+    _write_atomically(_reproducible(buf.getvalue()), path)
 
 
 def _style(ws, header: list[str]) -> None:
@@ -1572,8 +1534,8 @@ def _style(ws, header: list[str]) -> None:
     ws.freeze_panes = "A2"
 
 
-def _write_reproducible(data: bytes, path: Path) -> None:
-    """Rewrite the zip with fixed timestamps so equal data give equal bytes."""
+def _reproducible(data: bytes) -> bytes:
+    """The zip rewritten with fixed timestamps so equal data give equal bytes."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -1585,10 +1547,20 @@ def _write_reproducible(data: bytes, path: Path) -> None:
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16
             dst.writestr(zi, body)
+    return out.getvalue()
+
+
+def _write_atomically(data: bytes, path: Path) -> None:
+    """``path`` holds ``data`` whole, or is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(out.getvalue())
-    tmp.replace(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def _fix_core_times(body: bytes) -> bytes:
@@ -1601,22 +1573,34 @@ def _fix_core_times(body: bytes) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
-    ap.add_argument("--check", action="store_true", help="check the tables, write nothing")
+    ap.add_argument(
+        "--check", action="store_true", help="build the workbook and check it with the model's reader; write nothing"
+    )
     args = ap.parse_args(argv)
     tables, log = build_tables()
-    problems = check(tables, log)
-    for p in problems:
-        print("problem:", p, file=sys.stderr)
-    if args.check:
-        n = sum(len(r) for r in tables.values())
-        print(f"{n} rows, {len(log)} sourced numbers, {len(problems)} problems")
-        return 1 if problems else 0
-    if problems:
-        return 1
-    write_workbook(tables, log, args.output)
+    problems = provenance_problems(tables, log)
+    with tempfile.TemporaryDirectory(prefix="base_case-") as folder:
+        built = Path(folder) / "base_case.xlsx"
+        write_workbook(tables, log, built)
+        found, warnings = product_problems(built)
+        problems += found
+        for w in warnings:
+            print("warning:", w, file=sys.stderr)
+        for p in problems:
+            print("problem:", p, file=sys.stderr)
+        if args.check:
+            n = sum(len(r) for r in tables.values())
+            print(f"{n} rows, {len(log)} sourced numbers, {len(problems)} problems")
+            return 1 if problems else 0
+        if problems:
+            print(f"{args.output} was not written", file=sys.stderr)
+            return 1
+        _write_atomically(built.read_bytes(), args.output)
     print(f"wrote {args.output} ({len(log)} sourced numbers)")
     return 0
 
 
 if __name__ == "__main__":
+    # Check with the model of this checkout, whatever else is installed.
+    sys.path.insert(0, str(HERE.parent))
     sys.exit(main())
