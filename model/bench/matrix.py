@@ -3,22 +3,25 @@
 This is the benchmark's "HiGHS alone" route: the physical limit of how fast
 the LP can be prepared, and an independent second construction of the model
 (``tests/test_matrix.py`` checks, on hand cases of every corner, the base
-case and random networks, that it is the Pyomo build row for row).
+case and random networks over one or several years, that it is the Pyomo
+build row for row).
 
 It takes every variable family from the index sets of
 :func:`model.formulation.sets.build_sets` (it derives none of its own; a
 family it has no equations for must be empty, else it refuses) and
-writes the equations of :mod:`model.formulation.constraints` column family
-by column family with NumPy/pandas (no per-entry Python objects).  The row
-families the constraint modules select themselves are selected here by the
-same rules:
+writes the equations of :mod:`model.formulation.constraints` and the
+objective (SPEC Part 1 and Part 2) column family by column family with
+NumPy/pandas (no per-entry Python objects).  Each year's coefficients come
+from that year's rows (:meth:`model.data.ModelData.at`), costs are
+discounted by :meth:`model.data.ModelData.discount_factor`.
 
-* capacity: every facility with an activity or an expansion variable, in
-  the facilities' order (a facility that may expand but runs nothing still
-  gets ``−v_expansion ≤ capacity``);
-* quota: every trade with a ``max_flow`` that has a shipment, in trade order;
-* exposure cap: every cap below 1 with at least one exposed delivery, in cap
-  order.
+Rows are written for every key a family could have (every facility in
+every year for capacity, every cap below 1, ...); then, as Pyomo's
+standard-form compiler does with the Pyomo model, zero coefficients are
+dropped, rows left without an entry are dropped (a row that 0 cannot
+satisfy is an error) and so are columns without an entry or a cost.  The
+result is the LP HiGHS receives from either route: same rows in the same
+order, same columns, same entries.
 
 Keys are read by field name (:mod:`model.formulation.keys`).  Fields a key
 has beyond its family's own (the model year; a scenario later) are carried
@@ -27,21 +30,26 @@ through by name, so rows are matched on them too.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from model.data import ModelData
+from model.data import ModelData, YearData
 from model.formulation.constraints.exposure import cap_index, exposed
 from model.formulation.keys import (
     ActivityKey,
+    BuildKey,
     DeliveryKey,
     DemandKey,
     FacilityKey,
     NodeKey,
     RelabelKey,
     ShipmentKey,
+    StockKey,
+    StockpileKey,
     TradeKey,
 )
 from model.formulation.sets import ModelSets
@@ -63,13 +71,22 @@ FAMILIES: dict[str, tuple[type, list[str]]] = {
     "exports": (NodeKey, NODE),
     "expansion": (FacilityKey, ["facility"]),
     "trades": (TradeKey, TRADE),
+    "build": (BuildKey, ["project"]),
+    "stock": (StockKey, NODE),
+    "cover": (StockpileKey, ["country", "product"]),
 }
 EXTRA = [name for name in ActivityKey._fields if name not in FAMILIES["activity"][1]]
+INTEGER_FIELDS = ("demand", "year")  # key fields that are whole numbers (typed so even in empty frames)
+DAYS_PER_YEAR = 365.0
 
 
 @dataclass
 class MatrixLP:
-    """min cost·x  s.t.  row_lower ≤ A x ≤ row_upper, col_lower ≤ x ≤ col_upper (A as COO entries)."""
+    """min cost·x  s.t.  row_lower ≤ A x ≤ row_upper, col_lower ≤ x ≤ col_upper (A as COO entries).
+
+    Columns listed in ``integer`` are integral (the builds of all-or-nothing
+    projects, binary by their bounds): the problem is then a MIP.
+    """
 
     cost: np.ndarray
     col_lower: np.ndarray
@@ -79,14 +96,24 @@ class MatrixLP:
     rows: np.ndarray  # COO entries
     cols: np.ndarray
     values: np.ndarray
-    # Pyomo component name -> (first, past-the-last) column or row of the
-    # family; within a family, a column's offset is the Pyomo variable's index.
+    # Pyomo component name -> (first, past-the-last) column of the family
+    # before unused columns are dropped: a variable's index is its offset
+    # there; ``column_index`` maps that numbering to the LP's column (−1:
+    # dropped, as Pyomo's compiler drops it).
     column_blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Pyomo component name -> (first, past-the-last) row of the family in the LP.
     row_blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    integer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    column_index: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.row_lower), len(self.cost)
+
+    def column(self, family: str, index: np.ndarray | int) -> np.ndarray | int:
+        """Column of variable ``index`` of the Pyomo family ``family`` (−1 when it was dropped)."""
+        full = self.column_blocks[family][0] + index
+        return full if self.column_index is None else self.column_index[full]
 
 
 def key_frame(sets: ModelSets, family: str) -> pd.DataFrame:
@@ -96,7 +123,9 @@ def key_frame(sets: ModelSets, family: str) -> pd.DataFrame:
         raise NotImplementedError(f"{cls.__name__} has other extra fields than {EXTRA}: extend the matrix build")
     keys = list(getattr(sets, family))
     if not keys:
-        return pd.DataFrame({name: pd.Series([], dtype=object) for name in own + EXTRA})
+        return pd.DataFrame(
+            {name: pd.Series([], dtype=np.int64 if name in INTEGER_FIELDS else object) for name in own + EXTRA}
+        )
     return pd.DataFrame(keys, columns=list(cls._fields))[own + EXTRA]
 
 
@@ -109,6 +138,42 @@ def positions(index: pd.MultiIndex, frame: pd.DataFrame, what: str) -> np.ndarra
         missing = frame[found < 0].iloc[0].tolist()
         raise ValueError(f"{what}: no row for {missing}; the matrix build has drifted from the index sets")
     return found
+
+
+def by_year(
+    frame: pd.DataFrame,
+    views: dict[int, YearData],
+    source: Callable[[YearData], object],
+    table: Callable[[object], tuple[list, list]],
+    on: list[str],
+    what: str,
+) -> np.ndarray:
+    """The value of each line of ``frame`` in its year's table.
+
+    ``table(source(view))`` gives (keys over the columns ``on``, values);
+    years whose views share one source object (a sheet no row of which
+    changes) are looked up together, so a single-year case costs one lookup.
+    """
+    out = np.empty(len(frame), dtype=object)
+    groups: dict[int, list[int]] = defaultdict(list)
+    sources = {}
+    for year, view in views.items():
+        groups[id(source(view))].append(year)
+        sources[id(source(view))] = source(view)
+    whole = len(groups) == 1
+    for ident, years in groups.items():
+        keys, values = table(sources[ident])
+        index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
+        mask = np.ones(len(frame), dtype=bool) if whole else frame["year"].isin(years).to_numpy()
+        part = frame.loc[mask, on]
+        if not len(part):
+            continue
+        found = index.get_indexer(pd.MultiIndex.from_frame(part) if len(on) > 1 else part[on[0]])
+        if (found < 0).any():
+            missing = part[found < 0].iloc[0].tolist()
+            raise ValueError(f"{what}: no row for {missing} in its year")
+        out[mask] = np.asarray(values, dtype=object)[found]
+    return out
 
 
 def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
@@ -129,6 +194,10 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     def add(rows: np.ndarray, cols: np.ndarray, coefs) -> None:
         entries.append((rows, cols, np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape)))
 
+    years = list(sets.years)
+    views = {year: data.at(year) for year in years}
+    discount = {year: data.discount_factor(year) for year in years}
+
     # ---- columns: one per key of each variable family, in its key order --
     unknown = [name for name, family in VARIABLES.items() if family not in FAMILIES and len(getattr(sets, family))]
     if unknown:
@@ -148,27 +217,88 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     col = {name: frame["column"].to_numpy() for name, frame in frames.items()}
     activity, shipment, relabel = frames["v_activity"], frames["v_shipment"], frames["v_relabel"]
     delivery, unmet, surplus = frames["v_delivery"], frames["v_unmet_demand"], frames["v_surplus"]
-    expansion = frames["v_expansion"]
+    expansion, build, stock, shortfall = (
+        frames["v_expansion"],
+        frames["v_build"],
+        frames["v_stock"],
+        frames["v_cover_shortfall"],
+    )
+
+    def yearly(frame: pd.DataFrame) -> np.ndarray:
+        """δ_y of each line of ``frame``."""
+        return frame["year"].map(discount).to_numpy(dtype=float)
+
+    def facility_field(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
+        """A field of each line's facility as it is in the line's year."""
+        return by_year(
+            frame,
+            views,
+            lambda view: view.facilities,
+            lambda facilities: (list(facilities), [getattr(f, name) for f in facilities.values()]),
+            ["facility"],
+            what,
+        )
+
+    def demand_field(frame: pd.DataFrame, name: str) -> np.ndarray:
+        return by_year(
+            frame,
+            views,
+            lambda view: view.demands,
+            lambda demands: (list(demands), [getattr(d, name) for d in demands.values()]),
+            ["demand"],
+            f"demand {name}",
+        ).astype(float)
 
     trade_index = pd.MultiIndex.from_frame(rows_of["trades"][TRADE + extra])
     trade_list = list(sets.trades.values())
     shipment["trade"] = positions(trade_index, shipment[TRADE + extra], "shipment → trade")
 
-    pairs = pd.MultiIndex.from_tuples([(fp.facility, fp.process) for fp in data.facility_processes])
-    unit_cost = np.array([fp.unit_cost for fp in data.facility_processes], dtype=float)
     demand_country = np.array([d.country for d in data.demands], dtype=object)
     demand_product = np.array([d.product for d in data.demands], dtype=object)
-    quantity = np.array([d.quantity for d in data.demands], dtype=float)
     cost = np.zeros(n_cols)
-    cost[col["v_activity"]] = unit_cost[positions(pairs, activity[["facility", "process"]], "unit cost")]
+    unit_cost = by_year(
+        activity,
+        views,
+        lambda view: view.facility_processes,
+        lambda pairs: ([(fp.facility, fp.process) for fp in pairs], [fp.unit_cost for fp in pairs]),
+        ["facility", "process"],
+        "unit cost",
+    ).astype(float)
+    cost[col["v_activity"]] = unit_cost * yearly(activity)
     trade_cost = np.array([t.transport_cost + t.tariff_cost for t in trade_list], dtype=float)
-    cost[col["v_shipment"]] = trade_cost[shipment["trade"].to_numpy(dtype=np.int64)]
-    cost[col["v_unmet_demand"]] = [data.demands[j].unmet_penalty for j in unmet["demand"]]
-    cost[col["v_surplus"]] = -surplus["product"].map({n: p.surplus_price for n, p in data.products.items()})
-    cost[col["v_expansion"]] = [data.facilities[f].expansion_cost for f in expansion["facility"]]
+    cost[col["v_shipment"]] = trade_cost[shipment["trade"].to_numpy(dtype=np.int64)] * yearly(shipment)
+    cost[col["v_unmet_demand"]] = demand_field(unmet, "unmet_penalty") * yearly(unmet)
+    surplus_price = by_year(
+        surplus,
+        views,
+        lambda view: view.products,
+        lambda products: (list(products), [p.surplus_price for p in products.values()]),
+        ["product"],
+        "surplus price",
+    ).astype(float)
+    cost[col["v_surplus"]] = -surplus_price * yearly(surplus)
+    # An addition is paid every year from its own on, at its own year's cost.
+    from_on = {y: sum(discount[later] for later in years if later >= y) for y in years}
+    expansion_cost = facility_field(expansion, "expansion_cost", "expansion cost").astype(float)
+    cost[col["v_expansion"]] = expansion_cost * expansion["year"].map(from_on).to_numpy(dtype=float)
+    projects = {project.name: project for project in data.projects}
+    cost[col["v_build"]] = [
+        annual_cost(data, projects[name]) * sum(discount[y] for y in years if start <= y <= start + life - 1)
+        for name, start, life in zip(
+            build["project"], build["year"], [projects[p].life for p in build["project"]], strict=True
+        )
+    ]
+    holding = {s.key: s.holding_cost for s in data.stockpiles}
+    stock_keys = list(zip(stock["country"], stock["product"], strict=True))
+    cost[col["v_stock"]] = np.array([holding[key] for key in stock_keys], dtype=float) * yearly(stock)
+    cost[col["v_cover_shortfall"]] = float(data.settings["unmet_demand_penalty"]) * yearly(shortfall)
+
     col_lower = np.zeros(n_cols)
     col_upper = np.full(n_cols, np.inf)
-    col_upper[col["v_expansion"]] = [data.facilities[f].expansion_max for f in expansion["facility"]]
+    col_upper[col["v_expansion"]] = facility_field(expansion, "expansion_max", "expansion max").astype(float)
+    col_upper[col["v_build"]] = 1.0
+    whole = {project.name for project in data.projects if project.all_or_nothing}
+    integer = col["v_build"][build["project"].isin(whole).to_numpy(dtype=bool)]
 
     # ---- recipe entries of activities (inputs −, outputs +) ---------------
     facility_country = {name: f.country for name, f in data.facilities.items()}
@@ -178,12 +308,13 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         columns=["process", "product", "coef", "output"],
     )
     activity["country"] = activity["facility"].map(facility_country)
-    # Output tag of each activity, computed once per (input tag, stage, restricted).
+    # Output tag of each activity, computed once per (input tag, stage, restricted),
+    # with the facility's restricted flag of the activity's year.
     drawn = pd.DataFrame(
         {
             "tag": activity["tag"],
             "stage": activity["process"].map({name: q.stage for name, q in data.processes.items()}),
-            "restricted": activity["facility"].map({name: f.restricted for name, f in data.facilities.items()}),
+            "restricted": facility_field(activity, "restricted", "restricted flag").astype(bool),
         }
     )
     outputs = drawn.drop_duplicates()
@@ -198,9 +329,19 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         """The (country, product, tag, *extra) node of each line of ``frame``."""
         return frame[[country, product, tag, *extra]].set_axis(NODE + extra, axis=1)
 
-    # ---- balance rows: inflows − outflows = 0 --------------------------
+    # ---- balance rows: inflows − outflows = 0 (−initial stock) ---------
     balance = pd.MultiIndex.from_frame(rows_of["balance"][NODE + extra])
-    first = add_block("balance_constraint", 0.0, 0.0, len(balance))
+    rhs = np.zeros(len(balance))
+    initial = [
+        (s.country, s.product, sets.label(s.initial_tag), years[0], -s.initial)
+        for s in data.stockpiles
+        if s.initial > 0
+    ]
+    if initial:
+        table = pd.DataFrame(initial, columns=[*NODE, "year", "rhs"])
+        rhs[positions(balance, table[NODE + extra], "initial stock")] = table["rhs"].to_numpy()
+    first = add_block("balance_constraint", rhs, rhs, len(balance))
+    carried = stock[stock["year"] < years[-1]].assign(year=lambda frame: frame["year"] + 1)
     for keys, columns, coefs in [
         (node(flows, "country", "product", "node_tag"), flows["column"].to_numpy(), flows["coef"].to_numpy()),
         (node(shipment, "origin", "product", "tag"), col["v_shipment"], -1.0),
@@ -209,23 +350,44 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         (node(relabel, "country", "product", "to_tag"), col["v_relabel"], 1.0),
         (node(delivery, "country", "product", "tag"), col["v_delivery"], -1.0),
         (node(surplus, "country", "product", "tag"), col["v_surplus"], -1.0),
+        (node(stock, "country", "product", "tag"), col["v_stock"], -1.0),  # held at the end of the year
+        (node(carried, "country", "product", "tag"), carried["column"].to_numpy(), 1.0),  # and the next year
     ]:
         add(positions(balance, keys, "balance") + first, columns, coefs)
 
-    # ---- capacity rows: Σ activity − expansion ≤ capacity ---------------
-    rank = {name: i for i, name in enumerate(data.facilities)}
+    # ---- capacity rows: Σ activity − expansions so far − projects online ≤ capacity
     facility_columns = ["facility", *extra]
-    users = pd.concat([activity[facility_columns], expansion[facility_columns]]).drop_duplicates()
-    users = users.assign(rank=users["facility"].map(rank)).sort_values([*extra, "rank"])
-    capacity = pd.MultiIndex.from_frame(users[facility_columns])
-    limit = [data.facilities[f].capacity for f in users["facility"]]
+    candidates = pd.DataFrame(
+        [(name, year) for year, view in views.items() for name in view.facilities], columns=["facility", "year"]
+    ).astype({"year": np.int64})
+    capacity = pd.MultiIndex.from_frame(candidates[facility_columns])
+    limit = facility_field(candidates, "capacity", "capacity").astype(float)
     first = add_block("capacity_constraint", -np.inf, limit, len(capacity))
     add(positions(capacity, activity[facility_columns], "capacity") + first, col["v_activity"], 1.0)
-    add(positions(capacity, expansion[facility_columns], "capacity") + first, col["v_expansion"], -1.0)
+    # Each addition counts in its own year and every later year the facility has a row.
+    slots = candidates.assign(row=np.arange(len(candidates))).rename(columns={"year": "row_year"})
+    added = expansion[["facility", "year", "column"]].merge(slots, on="facility")
+    added = added[added["row_year"] >= added["year"]]
+    add(added["row"].to_numpy() + first, added["column"].to_numpy(), -1.0)
+    online = build[["project", "year", "column"]].assign(
+        facility=build["project"].map({p.name: p.facility for p in data.projects}),
+        size=build["project"].map({p.name: p.capacity for p in data.projects}),
+        end=build["year"] + build["project"].map({p.name: p.life - 1 for p in data.projects}),
+    )
+    online = online.merge(slots, on="facility")
+    online = online[(online["row_year"] >= online["year"]) & (online["row_year"] <= online["end"])]
+    add(online["row"].to_numpy() + first, online["column"].to_numpy(), -online["size"].to_numpy(dtype=float))
+    # With several years, the additions so far stay within each year's expansion_max.
+    if len(years) > 1:
+        upper = facility_field(candidates, "expansion_max", "expansion max").astype(float)
+        first = add_block("expansion_limit_constraint", -np.inf, upper, len(candidates))
+        add(added["row"].to_numpy() + first, added["column"].to_numpy(), 1.0)
+    else:
+        add_block("expansion_limit_constraint", -np.inf, np.inf, 0)
 
     # ---- demand rows: Σ delivery + unmet = quantity ---------------------
     demand = pd.MultiIndex.from_frame(unmet[["demand", *extra]])
-    needed = quantity[unmet["demand"].to_numpy(dtype=np.int64)]
+    needed = demand_field(unmet, "quantity")
     first = add_block("demand_constraint", needed, needed, len(demand))
     add(positions(demand, delivery[["demand", *extra]], "demand") + first, col["v_delivery"], 1.0)
     add(np.arange(len(demand)) + first, col["v_unmet_demand"], 1.0)
@@ -247,26 +409,80 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     add(np.searchsorted(present, limited["trade"].to_numpy(dtype=np.int64)) + first, limited["column"].to_numpy(), 1.0)
 
     # ---- exposure cap rows: Σ exposed deliveries ≤ max_share × quantity --
+    # One cap per (demand row, stage, year), in the order the years list
+    # them (a repeated cap keeps its first place and its last share).
     demand_of = cap_index(data)
+    shares: dict[tuple[int, str, int], float] = {}
+    for year, view in views.items():
+        for c in view.exposure_caps:
+            if c.max_share < 1:
+                shares[demand_of[c.country, c.product], c.stage, year] = c.max_share
     caps = pd.DataFrame(
-        [(demand_of[c.country, c.product], c.stage, c.max_share) for c in data.exposure_caps if c.max_share < 1],
-        columns=["demand", "stage", "max_share"],
-    )
+        [(*key, share) for key, share in shares.items()], columns=["demand", "stage", "year", "max_share"]
+    ).astype({"demand": np.int64, "year": np.int64})
     caps["order"] = np.arange(len(caps))
-    members = delivery[["demand", "tag", *extra, "column"]].astype({"demand": np.int64})
-    members = members.merge(caps.astype({"demand": np.int64}), on="demand")
+    members = delivery[["demand", "tag", "year", "column"]].astype({"demand": np.int64, "year": np.int64})
+    members = members.merge(caps, on=["demand", "year"])
     pairs = members[["tag", "stage"]].drop_duplicates()
     counts = {(t, s): exposed(sets.tags[t], s) for t, s in zip(pairs["tag"], pairs["stage"], strict=True)}
     mask = np.array([counts[t, s] for t, s in zip(members["tag"], members["stage"], strict=True)], dtype=bool)
     members = members[mask]
-    group = members.groupby([*extra, "order"], sort=True)
+    group = members.groupby("order", sort=True)
     row = group.ngroup().to_numpy()
     heads = group.first()
-    limit = heads["max_share"].to_numpy() * quantity[heads["demand"].to_numpy(dtype=np.int64)]
+    limit = heads["max_share"].to_numpy(dtype=float) * demand_field(heads, "quantity")
     first = add_block("exposure_cap_constraint", -np.inf, limit, len(heads))
     add(row + first, members["column"].to_numpy(), 1.0)
 
-    return MatrixLP(
+    # ---- build once: Σ_y build ≤ 1 for a project with several possible years
+    once = build.groupby("project", sort=False)["column"]
+    several = build["project"].map(once.size()).to_numpy() > 1
+    chosen = build[several]
+    row = chosen.groupby("project", sort=False).ngroup().to_numpy()
+    first = add_block("build_once_constraint", -np.inf, 1.0, int(row.max()) + 1 if len(row) else 0)
+    add(row + first, chosen["column"].to_numpy(), 1.0)
+
+    # ---- budgets: capex of the builds decided in a year ≤ the funder's budget
+    funded = build.assign(
+        funder=build["project"].map({p.name: p.funder for p in data.projects}),
+        capex=build["project"].map({p.name: p.capex for p in data.projects}),
+        decided=np.maximum(
+            years[0], build["year"] - build["project"].map({p.name: p.lead_time for p in data.projects})
+        ),
+    )
+    funded = funded[funded["funder"].notna()]
+    group = funded.groupby(["funder", "decided"], sort=False)
+    row = group.ngroup().to_numpy()
+    heads = group.size().index
+    budget = [data.budgets[funder][int(year)] for funder, year in heads]
+    first = add_block("budget_constraint", -np.inf, budget, len(heads))
+    add(row + first, funded["column"].to_numpy(), funded["capex"].to_numpy(dtype=float))
+
+    # ---- stock cover: Σ_t stock + shortfall ≥ min_days / 365 × demand ----
+    cover_columns = ["country", "product", *extra]
+    cover = pd.MultiIndex.from_frame(shortfall[cover_columns])
+    stockpiles = {s.key: s for s in data.stockpiles}
+    demanded = {
+        year: {(d.country, d.product): d.quantity for d in view.demands.values()} for year, view in views.items()
+    }
+    required = [
+        stockpiles[k, p].min_days / DAYS_PER_YEAR * demanded[y].get((k, p), 0.0)
+        for k, p, y in zip(shortfall["country"], shortfall["product"], shortfall["year"], strict=True)
+    ]
+    first = add_block("cover_constraint", required, np.inf, len(cover))
+    add(np.arange(len(cover)) + first, col["v_cover_shortfall"], 1.0)
+    found = cover.get_indexer(pd.MultiIndex.from_frame(stock[cover_columns])) if len(stock) else np.zeros(0, int)
+    add(found[found >= 0] + first, col["v_stock"][found >= 0], 1.0)  # years without a cover have no row
+
+    # ---- largest stock: Σ_t stock ≤ max ---------------------------------
+    capped = stock[np.array([stockpiles[key].max is not None for key in stock_keys], dtype=bool)]
+    group = capped.groupby(["country", "product", "year"], sort=False)
+    row = group.ngroup().to_numpy()
+    heads = group.size().index
+    first = add_block("stock_max_constraint", -np.inf, [stockpiles[k, p].max for k, p, _ in heads], len(heads))
+    add(row + first, capped["column"].to_numpy(), 1.0)
+
+    lp = MatrixLP(
         cost=cost,
         col_lower=col_lower,
         col_upper=col_upper,
@@ -277,11 +493,72 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         values=np.concatenate([e[2] for e in entries]).astype(float),
         column_blocks=column_blocks,
         row_blocks=row_blocks,
+        integer=np.asarray(integer, dtype=np.int64),
+    )
+    return compact(lp)
+
+
+def compact(lp: MatrixLP) -> MatrixLP:
+    """Drop zero entries, rows without an entry and columns without an entry or a cost, as Pyomo's compiler does."""
+    nonzero = lp.values != 0
+    rows, cols, values = lp.rows[nonzero], lp.cols[nonzero], lp.values[nonzero]
+    n_rows, n_cols = lp.shape
+    filled = np.bincount(rows, minlength=n_rows) > 0
+    empty = ~filled
+    if ((lp.row_lower[empty] > 0) | (lp.row_upper[empty] < 0)).any():
+        raise ValueError("a row without an entry that 0 does not satisfy: the LP is trivially infeasible")
+    used = (np.bincount(cols, minlength=n_cols) > 0) | (lp.cost != 0)
+    if filled.all() and used.all() and nonzero.all():
+        return lp
+    row_index = np.cumsum(filled) - 1
+    column_index = np.where(used, np.cumsum(used) - 1, -1)
+    row_blocks = {}
+    for name, (start, stop) in lp.row_blocks.items():
+        kept = int(filled[:start].sum())
+        row_blocks[name] = (kept, kept + int(filled[start:stop].sum()))
+    integer = column_index[lp.integer]
+    return MatrixLP(
+        cost=lp.cost[used],
+        col_lower=lp.col_lower[used],
+        col_upper=lp.col_upper[used],
+        row_lower=lp.row_lower[filled],
+        row_upper=lp.row_upper[filled],
+        rows=row_index[rows],
+        cols=column_index[cols],
+        values=values,
+        column_blocks=lp.column_blocks,
+        row_blocks=row_blocks,
+        integer=integer[integer >= 0],
+        column_index=column_index,
     )
 
 
-def solve_matrix(lp: MatrixLP, method: str = "auto", threads: int = 1) -> tuple[float, float, float]:
-    """Hand the matrices to HiGHS and solve; returns (objective, hand-off s, solve s)."""
+def capital_recovery(rate: float, life: int) -> float:
+    """CRF(r, n) = r(1+r)^n / ((1+r)^n − 1), 1/n when r = 0 (SPEC Part 2): the annuity per USD of capex."""
+    if rate == 0:
+        return 1.0 / life
+    growth = (1.0 + rate) ** life
+    return rate * growth / (growth - 1.0)
+
+
+def annual_cost(data: ModelData, project) -> float:
+    """USD per year online: capex × CRF(capex_rate, life) + fixed_cost; capex_rate blank = discount_rate."""
+    rate = data.settings.get("capex_rate")
+    if rate is None:
+        rate = data.settings.get("discount_rate") or 0.0
+    return project.capex * capital_recovery(float(rate), project.life) + project.fixed_cost
+
+
+def solve_matrix(
+    lp: MatrixLP, method: str = "auto", threads: int = 1, mip_gap: float = 1e-4
+) -> tuple[float, float, float]:
+    """Hand the matrices to HiGHS and solve; returns (objective, hand-off s, solve s).
+
+    With integer columns the problem is a MIP: HiGHS' branch and bound (its
+    ``solver`` option left at ``choose``, as some HiGHS versions solve only
+    the relaxation when it names an LP algorithm) to the relative gap
+    ``mip_gap``; ``method`` then only names the LP algorithm of a pure LP.
+    """
     import time
 
     import highspy
@@ -297,9 +574,13 @@ def solve_matrix(lp: MatrixLP, method: str = "auto", threads: int = 1) -> tuple[
     highs = highspy.Highs()  # may print HiGHS' banner: acceptable in the benchmark
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", threads)
-    highs.setOptionValue("solver", "ipm" if method == "ipm" else method)
-    if method == "ipm":
-        highs.setOptionValue("run_crossover", "on")
+    mip = len(lp.integer) > 0
+    if mip:
+        highs.setOptionValue("mip_rel_gap", float(mip_gap))
+    else:
+        highs.setOptionValue("solver", method)
+        if method == "ipm":
+            highs.setOptionValue("run_crossover", "on")
     model = highspy.HighsLp()
     model.num_col_, model.num_row_ = n_cols, n_rows
     model.col_cost_, model.col_lower_, model.col_upper_ = lp.cost, lp.col_lower, lp.col_upper
@@ -310,6 +591,10 @@ def solve_matrix(lp: MatrixLP, method: str = "auto", threads: int = 1) -> tuple[
     model.a_matrix_.value_ = matrix.data
     model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n_cols, n_rows
     highs.passModel(model)
+    if mip:
+        integer = lp.integer.astype(np.int32)
+        types = np.full(len(integer), int(highspy.HighsVarType.kInteger), dtype=np.uint8)
+        highs.changeColsIntegrality(len(integer), integer, types)
     handed = time.perf_counter()
     highs.run()
     solved = time.perf_counter()
