@@ -215,7 +215,8 @@ def activity_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.D
     """Activity per facility, process (and year) summed over tags; exposed where the output carries a tag."""
     frame = solution.activity.copy()
     frame["stage"] = [data.processes[p].stage for p in frame["process"]]
-    restricted = [data.facilities[f].restricted for f in frame["facility"]]
+    facilities = {year: data.at(year).facilities for year in sets.years}
+    restricted = [facilities[y][f].restricted for f, y in zip(frame["facility"], frame["year"], strict=True)]
     frame["exposed"] = [bool(sets.tags[t]) or r for t, r in zip(frame["tag"], restricted, strict=True)]
     frame["exposed_activity"] = frame["value"].where(frame["exposed"], 0.0)
     table = frame.groupby(["facility", "process", "stage", "year"], sort=False, as_index=False)[

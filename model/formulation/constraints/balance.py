@@ -28,9 +28,10 @@ def define_balance_constraints(model: pyo.ConcreteModel, data: ModelData, sets: 
     node of a stockpile's initial tag (the initial stock is v_stock[·, y₀ − 1]).
     """
     terms = new_terms()
+    facilities = {year: data.at(year).facilities for year in sets.years}
     for key, var in keyed(model, sets, "v_activity"):
         process = data.processes[key.process]
-        facility = data.facilities[key.facility]
+        facility = facilities[key.year][key.facility]  # that year's row: its restricted flag
         country = facility.country
         for product, coef in process.inputs.items():
             terms[NodeKey(country, product, key.tag, key.year)].append((-coef, var))

@@ -33,9 +33,10 @@ def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: Mo
         trade = TradeKey(key.origin, key.destination, key.product, key.year)
         if sets.trades[trade].max_flow is not None:
             quota_terms[trade].append((1.0, var))
+    facilities = {year: data.at(year).facilities for year in sets.years}
     for key, var in keyed(model, sets, "v_activity"):
         process = data.processes[key.process]
-        facility = data.facilities[key.facility]
+        facility = facilities[key.year][key.facility]  # that year's row: its restricted flag
         out = sets.output_tag(key.tag, process.stage, facility.restricted)
         for product, coef in process.outputs.items():
             node = NodeKey(facility.country, product, out, key.year)
