@@ -65,10 +65,12 @@ def cap_rows(data) -> set[tuple[int, str]]:
     """(demand index, stage) of every exposure-cap row the LP gets for ``data``."""
     from model.formulation.build import build_model
     from model.formulation.sets import build_sets
+    from model.formulation.terms import row_keys
 
     model = build_model(data, build_sets(data))
-    # Keys are (demand index, stage[, year ...]): the first two fields name the cap.
-    return {(key[0], key[1]) for key in model.exposure_cap_constraint}
+    keys = row_keys(model, "exposure_cap_constraint")
+    assert len(keys) == len(model.exposure_cap_constraint)
+    return {(key.demand, key.stage) for key in keys}
 
 
 def exposed_shares(outcome) -> dict[tuple[str, str], float]:
