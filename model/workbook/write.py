@@ -160,6 +160,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{destination.stem}-", suffix=".xlsx.tmp", dir=destination.parent)
     os.close(handle)
+    replaced = False
     try:
         workbook = xlsxwriter.Workbook(temporary, {"constant_memory": True, "nan_inf_to_errors": True})
         bold = workbook.add_format({"bold": True})
@@ -185,9 +186,10 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> None:
         _add_year_charts(workbook, sheets)
         workbook.close()
         os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        replaced = True
+    finally:
+        if not replaced:  # any failure, Ctrl-C included: no half-written file is left behind
+            Path(temporary).unlink(missing_ok=True)
 
 
 def _cell(value):
