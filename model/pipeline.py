@@ -21,7 +21,7 @@ from model.formulation.sets import ModelSets, build_sets
 from model.formulation.variables import keyed
 from model.results.explain import explain_unmet, no_explanations
 from model.results.extract import Solution, extract_solution
-from model.results.report import Report, build_report
+from model.results.report import Report, build_report, warnings_table
 from model.results.verify import Verification, verify_solution
 from model.workbook.numerics import numeric_warnings
 from model.workbook.read import read_workbook
@@ -197,7 +197,8 @@ def solve_data(
         "report": time.perf_counter() - verified - explain_seconds,
         "explain": explain_seconds,
     }
-    warnings = list(data.warnings) + numeric_warnings(data) + list(sets.warnings) + notes
+    warnings = list(dict.fromkeys(list(data.warnings) + numeric_warnings(data) + list(sets.warnings) + notes))
+    report.add_sheet("warnings", warnings_table(warnings), before="legend")
     return RunOutcome(
         data=data,
         sets=sets,

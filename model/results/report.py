@@ -6,6 +6,7 @@ column's meaning and unit and becomes the ``legend`` sheet.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,6 +18,7 @@ from model.results.extract import Solution
 from model.results.sourcing import trace_sources
 from model.results.verify import cost_components, delivered_and_exposed, project_cost_per_year, yearly_costs
 from model.workbook.schema import ANY_STAGE
+from model.workbook.schema import SHEETS as INPUT_SHEETS
 from model.workbook.years import setting_year
 
 BINDING_TOLERANCE = 1e-6
@@ -422,6 +424,23 @@ def sourcing_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.D
     return pd.concat(frames, ignore_index=True)
 
 
+_WARNING_PLACE = re.compile(r"^(?:sheet '(?P<quoted>[^']+)'|(?P<sheet>[a-z_]+)) rows? (?P<row>\d+)")
+_WARNING_SHEET = re.compile(r"^(?:sheet '(?P<quoted>[^']+)'|(?P<sheet>[a-z_]+))[ :]")
+
+
+def warnings_table(messages: list[str]) -> pd.DataFrame:
+    """The run's warnings as rows: ``sheet`` and first Excel ``row`` where the message names them, ``message``."""
+    records = []
+    for message in messages:
+        place = _WARNING_PLACE.match(message) or _WARNING_SHEET.match(message)
+        sheet = (place.group("quoted") or place.group("sheet")) if place else None
+        if sheet is not None and sheet not in INPUT_SHEETS:
+            sheet = None
+        row = int(place.group("row")) if place and sheet and "row" in place.groupdict() else None
+        records.append((sheet or "", row, message))
+    return pd.DataFrame(records, columns=["sheet", "row", "message"])
+
+
 def build_report(
     data: ModelData,
     sets: ModelSets,
@@ -469,7 +488,7 @@ def build_report(
         sheets["capacity_by_stage"] = capacity_by_stage_table(data, sets, sheets["facilities"])
         if "projects" in sheets:
             sheets["project_timeline"] = project_timeline_table(data, sheets["projects"])
-    sheets["legend"] = legend_table(data.stages, [*sheets, "explanations", "legend"], data.has_years)
+    sheets["legend"] = legend_table(data.stages, [*sheets, "explanations", "warnings", "legend"], data.has_years)
     return Report(sheets, components)
 
 
@@ -597,6 +616,9 @@ LEGEND: list[tuple[str, str, str, str]] = [
     ("project_timeline", "online_year", "First year online", "year"),
     ("project_timeline", "years_online", "Years online within the model years", "years"),
     ("project_timeline", "capacity_added", "Capacity added", "activity units/yr"),
+    ("warnings", "sheet", "Input sheet the warning is about (blank when it concerns the whole case)", ""),
+    ("warnings", "row", "First Excel row of that sheet it names", ""),
+    ("warnings", "message", "The warning, as printed", ""),
     ("legend", "sheet", "Sheet of this workbook", ""),
     ("legend", "column", "Column of that sheet", ""),
     ("legend", "meaning", "What it holds", ""),

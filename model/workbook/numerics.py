@@ -17,9 +17,74 @@ RECIPE_RANGE = 1e5  # largest / smallest coefficient of one recipe
 LARGE_PENALTY = 1e12
 
 
+def percent_warnings(data: ModelData) -> list[str]:
+    """Fractions typed as percentages: a tariff of 32.1 is 3,210 % (growth: see validate)."""
+    notes = []
+    rules = {rule.row: rule for year in data.years for rule in data.at(year).lane_rules}
+    high = sorted(row for row, rule in rules.items() if (rule.tariff or 0) > 1)
+    if high:
+        example = rules[high[0]].tariff
+        notes.append(
+            f"lanes rows {row_list(high)}: tariff above 1 (e.g. {example:g} = {example:.0%} of the product's value) "
+            f"— tariffs are fractions: 0.25 for 25 %; did you mean {example / 100:g}?"
+        )
+    return notes
+
+
+def mass_creating_cycles(data: ModelData) -> list[str]:
+    """Recipes that, chained in a loop, give back more of a product than went in.
+
+    For each process and each (input p, output q) pair, one tonne of p can
+    become at most a⁺_q / a⁻_p tonnes of q.  A loop of such steps whose gains
+    multiply to more than 1 (a positive cycle of log-gains, found by
+    Bellman-Ford from every product at once) makes material from nothing.
+    """
+    import math
+
+    edges = [
+        (source, target, math.log(out / need), process.name)
+        for process in data.processes.values()
+        for source, need in process.inputs.items()
+        for target, out in process.outputs.items()
+    ]
+    if not edges:
+        return []
+    products = {p for edge in edges for p in edge[:2]}
+    best = dict.fromkeys(products, 0.0)
+    via: dict[str, tuple[str, str]] = {}
+    changed = None
+    for _ in range(len(products)):
+        changed = None
+        for source, target, gain, process in edges:
+            if best[source] + gain > best[target] + 1e-12:
+                best[target] = best[source] + gain
+                via[target] = (source, process)
+                changed = target
+        if changed is None:
+            return []
+    # Walk back from a product still improving to find the loop and its processes.
+    node = changed
+    for _ in range(len(products)):
+        node = via[node][0]
+    loop, seen, current = [], set(), node
+    while current not in seen:
+        seen.add(current)
+        source, process = via[current]
+        loop.append(process)
+        current = source
+    names = ", ".join(f"'{name}'" for name in dict.fromkeys(reversed(loop)))
+    return [
+        f"processes: the recipes {names} form a loop that gives back more material than it takes in, so the model "
+        "can make product from nothing — check the coefficients (outputs positive, inputs negative, per unit of "
+        "activity)"
+    ]
+
+
 def numeric_warnings(data: ModelData) -> list[str]:
     """Plain-words warnings naming sheet and rows; empty when all looks sane."""
-    notes: list[str] = []
+    notes: list[str] = percent_warnings(data) + mass_creating_cycles(data)
+    if not data.demands:
+        notes.append("demand: the sheet has no rows, so there is nothing to supply and the plan costs nothing")
     costly = [fp.row for fp in data.facility_processes if fp.unit_cost > LARGE_COST]
     if costly:
         notes.append(

@@ -21,7 +21,8 @@ from model.data import (
     Product,
     YearData,
 )
-from model.errors import InputError, Problem
+from model.errors import InputError, Problem, row_list
+from model.workbook.names import look_alike_warnings, normalise_names, reserved_name_problems
 from model.workbook.plans import read_plans
 from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
 from model.workbook.references import check_reference, did_you_mean
@@ -141,9 +142,17 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
     if any(p.row is None or p.row == 1 for p in problems):
         raise InputError(sorted_problems(problems))
     records = raw.records
+    normalise_names(records)
+    problems += reserved_name_problems(records)
     for sheet in SHEETS:
         check_duplicates(problems, sheet, records[sheet])
-    notes = list(raw.warnings)
+    notes = list(raw.warnings) + look_alike_warnings(records)
+    fast = [r["_row"] for r in records["demand"] if (r.get("growth") or 0.0) > 1]
+    if fast:
+        notes.append(
+            f"demand rows {row_list(fast)}: growth above 1 (more than doubling every year) — growth is a fraction "
+            "per year: 0.03 for 3 %"
+        )
     settings = read_settings(records["settings"], problems, notes)
 
     countries = {r["country"]: bool(r["restricted"]) for r in records["countries"] if r["country"] is not None}

@@ -1,0 +1,95 @@
+"""Names as typed: one Unicode form, reserved words, and names that only look alike.
+
+* Every name cell is put in Unicode normal form C (composed accents), so
+  ``Montréal`` typed with a combining accent is the same name as with a
+  precomposed é.  Nothing else is changed: names stay case-sensitive (SPEC).
+* ``*`` means "any" in the key columns of lanes and exposure_caps, so no
+  country, product, process, stage, facility or funder may be called ``*``
+  (nor a stage ``any``).
+* Two different names of one kind that become equal when case and
+  compatibility forms are ignored (``Separation`` and ``separation``,
+  full-width ``ＵＳＡ`` and ``USA``) are almost always a typing slip: a cap on
+  one silently misses the other.  They get a warning naming both rows.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from model.errors import Problem
+from model.workbook.schema import ANY_STAGE, SHEETS, WILDCARD
+
+# Where each kind of name is defined (sheet, column) and where it is used.
+DEFINED = {
+    "country": ("countries", "country"),
+    "product": ("products", "product"),
+    "process": ("processes", "process"),
+    "stage": ("processes", "stage"),
+    "facility": ("facilities", "facility"),
+    "project": ("projects", "project"),
+    "funder": ("budgets", "funder"),
+}
+
+
+def normalise_names(records: dict[str, list[dict]]) -> None:
+    """Put every key and name cell in Unicode normal form C, in place."""
+    for sheet, spec in SHEETS.items():
+        columns = [column.name for column in spec.columns if column.kind == "key"]
+        for record in records.get(sheet, ()):
+            for column in columns:
+                value = record.get(column)
+                if isinstance(value, str):
+                    record[column] = unicodedata.normalize("NFC", value)
+
+
+def reserved_name_problems(records: dict[str, list[dict]]) -> list[Problem]:
+    """``*`` as a defined name (a country, product, process, stage, facility, project, funder) is an error.
+
+    Where a sheet only refers to a name (demand.country), ``*`` is an unknown name and reported as such.
+    """
+    problems = []
+    for kind, (sheet, column) in DEFINED.items():
+        if kind == "stage":
+            continue  # build_processes reports '*' and 'any' as stage names itself
+        for record in records.get(sheet, ()):
+            if record.get(column) == WILDCARD:
+                problems.append(
+                    Problem(
+                        sheet,
+                        record["_row"],
+                        column,
+                        WILDCARD,
+                        "a name other than '*': '*' means 'any' in lanes and exposure_caps, so it cannot name anything",
+                    )
+                )
+    return problems
+
+
+def fold(name: str) -> str:
+    """The form two names share when they differ only by case or by Unicode compatibility form."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def look_alike_warnings(records: dict[str, list[dict]]) -> list[str]:
+    """Warnings for different names of one kind that differ only by case or Unicode form."""
+    notes = []
+    for kind, (sheet, column) in DEFINED.items():
+        first_row: dict[str, int] = {}
+        for record in records.get(sheet, ()):
+            value = record.get(column)
+            if isinstance(value, str) and value not in (WILDCARD, ANY_STAGE):
+                first_row.setdefault(value, record["_row"])
+        groups: dict[str, list[str]] = {}
+        for name in first_row:
+            groups.setdefault(fold(name), []).append(name)
+        for names in groups.values():
+            if len(names) < 2:
+                continue
+            rows = " and ".join(str(first_row[name]) for name in names)
+            shown = " and ".join(f"'{name}' (row {first_row[name]})" for name in names)
+            notes.append(
+                f"{sheet} rows {rows}: {kind} names {shown} differ only by case or character form; they are "
+                f"different {kind}s to the model (a cap, lane or reference to one does not apply to the other) — "
+                "use one spelling"
+            )
+    return notes
