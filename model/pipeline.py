@@ -22,6 +22,7 @@ from model.formulation.variables import keyed
 from model.results.explain import explain_unmet, no_explanations
 from model.results.extract import Solution, extract_solution
 from model.results.report import Report, build_report, warnings_table
+from model.results.valuations import first_tonne_costs, project_values
 from model.results.verify import Verification, verify_solution
 from model.workbook.numerics import numeric_warnings
 from model.workbook.read import read_workbook
@@ -60,30 +61,14 @@ def _mip_gap(settings: dict[str, object]) -> float:
     return 1e-4 if gap is None else float(gap)
 
 
-def project_values(model, sets: ModelSets, solution: Solution, result, settings: dict[str, object]) -> dict[str, float]:
-    """USD the objective rises if each built project could not be built (re-solves of the loaded LP/MIP)."""
-    from model.solver.forgo import objectives_without
-
-    built = solution.build.groupby("project")["value"].sum()
-    built = [name for name, share in built.items() if share > 1e-9]
-    if not built or result.form is None:
-        return {}
-    columns: dict[str, list[int]] = {}
-    for key, var in keyed(model, sets, "v_build"):
-        position = result.column_position.get(id(var))
-        if key.project in built and position is not None:
-            columns.setdefault(key.project, []).append(position)
-    names = [name for name in built if name in columns]
-    objectives = objectives_without(
-        result.form,
-        result.integer,
-        [columns[name] for name in names],
-        method=str(settings.get("solver_method") or "auto"),
-        threads=int(settings.get("threads") or 1),
-        time_limit=settings.get("solver_time_limit"),
-        mip_gap=_mip_gap(settings),
-    )
-    return {name: value - result.objective for name, value in zip(names, objectives, strict=True) if value is not None}
+def solver_options(settings: dict[str, object]) -> dict[str, object]:
+    """The settings that steer every HiGHS run, for re-solves."""
+    return {
+        "method": str(settings.get("solver_method") or "auto"),
+        "threads": int(settings.get("threads") or 1),
+        "time_limit": settings.get("solver_time_limit"),
+        "mip_gap": _mip_gap(settings),
+    }
 
 
 def solve_data(
@@ -158,11 +143,13 @@ def solve_data(
         ("build_seconds", build_seconds, "s"),
         ("solve_seconds", result.solve_seconds, "s"),
     ]
+    options = solver_options(settings)
     values = {}
     if data.projects:
         progress("Valuing the projects built (one re-solve each) ...")
-        values = project_values(model, sets, solution, result, settings)
-    report = build_report(data, sets, solution, summary, trailer, values)
+        values = project_values(model, sets, solution, result, options)
+    first_tonne = first_tonne_costs(data, model, sets, result, options)
+    report = build_report(data, sets, solution, summary, trailer, values, first_tonne)
     by_row = solution.unmet.groupby("demand")["value"].sum()
     unmet = [float(by_row.get(j, 0.0)) for j in range(len(data.demands))]
     explained = time.perf_counter()

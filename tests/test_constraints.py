@@ -194,3 +194,22 @@ def test_restricted_override_on_facility(solve):
     assert row["exposure_mining"] == pytest.approx(40 / 70)
     assert row["exposure_any"] == pytest.approx(40 / 70)
     assert row_of(outcome.report.sheets["facilities"], facility="mine A")["restricted"] == "yes"
+
+
+def test_marginal_cost_of_a_demand_row_of_quantity_zero_is_its_first_tonne(solve):
+    # A needs 0 t.  Its first tonne would come from A's own mine at 10 USD/t (capacity 40, nothing else
+    # uses it), so marginal_cost = 10, not 0.  B needs 0 t too, with a cap of 0 on anything exposed at
+    # mining; B is restricted here, so its own mine (15 USD/t) is exposed and its first tonne must come
+    # from A: 10 + 5 transport (lane A→B) = 15 — but the cap is max_share × quantity, which scales with
+    # the tonne: 0 × 1 = 0, so the restricted mine cannot serve it.  At quantity 0 both duals are
+    # degenerate (any value from 0 up to these costs is an optimal dual), so the product re-solves.
+    sheets = ore_case(demand=0.0)
+    sheets["countries"] = [["A", "no"], ["B", "yes"]]
+    sheets["lanes"].append(["A", "B", "ore", 5, None, None, None])
+    sheets["demand"].append(["B", "ore", 0, None])
+    sheets["exposure_caps"] = [["B", "ore", "any", 0.0]]
+    outcome = solve(sheets)
+    assert outcome.objective == pytest.approx(0.0)
+    deliveries = outcome.report.sheets["deliveries"]
+    assert row_of(deliveries, country="A")["marginal_cost"] == pytest.approx(10.0)
+    assert row_of(deliveries, country="B")["marginal_cost"] == pytest.approx(15.0)

@@ -52,13 +52,16 @@ def year_columns(data: ModelData) -> list[str]:
     return ["year"] if data.has_years else []
 
 
-def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tuple[pd.DataFrame, dict]:
+def deliveries_table(
+    data: ModelData, sets: ModelSets, solution: Solution, first_tonne: dict | None = None
+) -> tuple[pd.DataFrame, dict]:
     """One row per demand row (and year): delivered, unmet, exposure shares, marginal cost.
 
     marginal_cost_jy = (π_jy + Σ_s max_share_jsy · η_jsy) / δ_y (USD/t in that
     year's USD): one more tonne of demand with its caps scaling with it (π the
     demand row's dual, η ≤ 0 the caps' duals, δ_y the discount factor);
-    stockpile covers held fixed.
+    stockpile covers held fixed.  A row of quantity 0 reports the cost of its
+    first tonne (``first_tonne``, from a re-solve), since its dual is degenerate.
     """
     stage_columns = [ANY_STAGE, *data.stages]
     delivered, exposure = delivered_and_exposed(data, sets, solution)
@@ -89,7 +92,8 @@ def deliveries_table(data: ModelData, sets: ModelSets, solution: Solution) -> tu
             for stage in stage_columns:
                 share = exposure[index, stage, year] / demand.quantity if demand.quantity > 0 else 0.0
                 record[f"exposure_{stage}"] = share
-            record["marginal_cost"] = marginal[index] / weight
+            first = (first_tonne or {}).get(DemandKey(index, year))
+            record["marginal_cost"] = first if demand.quantity == 0 and first is not None else marginal[index] / weight
             records.append(record)
     columns = [
         "country",
@@ -448,9 +452,10 @@ def build_report(
     summary_items: list[tuple[str, object, str]],
     trailing_items: list[tuple[str, object, str]] = (),
     project_values: dict[str, float] | None = None,
+    first_tonne: dict | None = None,
 ) -> Report:
     """All sheets; summary rows: ``summary_items``, costs, totals, ``trailing_items``."""
-    deliveries, exposure = deliveries_table(data, sets, solution)
+    deliveries, exposure = deliveries_table(data, sets, solution, first_tonne)
     components = cost_components(data, sets, solution)
     money = "USD (present value)" if data.has_years else "USD/yr"
     tonnes = "t over the years" if data.has_years else "t/yr"
