@@ -11,10 +11,11 @@ from __future__ import annotations
 from model.data import ModelData
 from model.errors import row_list
 
-LARGE_COST = 1e9  # USD per tonne or per unit: above any rare-earth price
-LARGE_QUANTITY = 1e9  # t/yr: above world production of anything here
+# Warnings well below the hard bounds of model/workbook/schema.py (which refuse the cell).
+LARGE_COST = 1e7  # USD per tonne or per unit: ten times the dearest rare-earth oxide (Tb, ~1e6 USD/t)
+LARGE_QUANTITY = 1e7  # t/yr: 25 times world rare-earth mine production (~390 kt REO in 2024)
 RECIPE_RANGE = 1e5  # largest / smallest coefficient of one recipe
-LARGE_PENALTY = 1e12
+LARGE_PENALTY = 1e9  # USD/t: far above any supply cost; the other costs become numerically negligible
 
 
 def percent_warnings(data: ModelData) -> list[str]:
@@ -111,7 +112,7 @@ def numeric_warnings(data: ModelData) -> list[str]:
     if penalty:
         notes.append(
             f"demand rows {row_list(penalty)}: unmet_penalty above {LARGE_PENALTY:,.0f} USD/t makes the other costs "
-            "numerically negligible; 1e6 is usually enough"
+            "numerically negligible; 1e6 is usually enough (at most 1e10 is accepted)"
         )
     lanes = [r.row for r in data.lane_rules if (r.transport_cost or 0) > LARGE_COST]
     if lanes:

@@ -9,13 +9,18 @@ names are the contract of ``SPEC.md`` and must not change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ColumnKind = Literal["key", "text", "number", "yesno", "any"]
 
 WILDCARD = "*"
 ANY_STAGE = "any"
+
+
+def _shown(number: float) -> str:
+    """1,000,000,000 rather than 1e+09 in messages; small numbers as typed."""
+    return f"{number:,.0f}" if abs(number) >= 1e4 and float(number).is_integer() else f"{number:g}"
 
 
 @dataclass(frozen=True)
@@ -51,10 +56,14 @@ class ColumnSpec:
         parts = ["a whole number" if self.integer else "a number"]
         if self.nonzero:
             parts.append("other than 0")
-        if self.minimum is not None and self.maximum is not None:
-            parts.append(f"between {self.minimum:g} and {self.maximum:g}")
+        if self.minimum is not None and self.maximum is not None and self.exclusive_minimum:
+            parts.append(f"> {_shown(self.minimum)} and ≤ {_shown(self.maximum)}")
+        elif self.minimum is not None and self.maximum is not None:
+            parts.append(f"between {_shown(self.minimum)} and {_shown(self.maximum)}")
         elif self.minimum is not None:
-            parts.append(f"{'>' if self.exclusive_minimum else '≥'} {self.minimum:g}")
+            parts.append(f"{'>' if self.exclusive_minimum else '≥'} {_shown(self.minimum)}")
+        elif self.maximum is not None:
+            parts.append(f"≤ {_shown(self.maximum)}")
         return " ".join(parts)
 
 
@@ -355,6 +364,51 @@ SHEETS: dict[str, SheetSpec] = {
         ),
     )
 }
+
+# Valid ranges of the numbers (SPEC gives the signs; the magnitudes are ours).  A run must either solve to a
+# verified optimum or refuse the workbook up front: HiGHS works to tolerances of about 1e-7 of the largest
+# coefficients, so numbers far beyond anything physical (a capacity of 1e20, the solver's infinity; a penalty
+# of 1e12) would make the solution inaccurate.  Beyond these bounds a cell is an input error naming it;
+# model/workbook/numerics.py warns well below them where a number is merely implausible.
+MAX_QUANTITY = 1e9  # t/yr or activity units/yr: above world production of any material here
+MAX_UNIT_MONEY = 1e9  # USD per t, per unit of activity or per unit of capacity
+MAX_PENALTY = 1e10  # USD/t, unmet demand (also the setting unmet_demand_penalty)
+MAX_CAPEX = 1e13  # USD per project or per budget and year
+MAX_COEFFICIENT = 1e6  # |t per unit of activity| in a recipe
+MAX_TARIFF = 100.0  # fraction of value (10,000 %)
+MAX_DAYS = 36_500.0  # days of cover (a century)
+MAX_GROWTH = 10.0  # fraction per year
+
+_RANGES: dict[tuple[str, str], dict[str, float]] = {
+    ("products", "value"): {"maximum": MAX_UNIT_MONEY},
+    ("products", "surplus_price"): {"minimum": -MAX_UNIT_MONEY, "maximum": MAX_UNIT_MONEY},
+    ("processes", "coefficient"): {"minimum": -MAX_COEFFICIENT, "maximum": MAX_COEFFICIENT},
+    ("facilities", "capacity"): {"maximum": MAX_QUANTITY},
+    ("facilities", "expansion_max"): {"maximum": MAX_QUANTITY},
+    ("facilities", "expansion_cost"): {"maximum": MAX_UNIT_MONEY},
+    ("facility_processes", "unit_cost"): {"maximum": MAX_UNIT_MONEY},
+    ("lanes", "transport_cost"): {"maximum": MAX_UNIT_MONEY},
+    ("lanes", "tariff"): {"maximum": MAX_TARIFF},
+    ("lanes", "max_flow"): {"maximum": MAX_QUANTITY},
+    ("demand", "quantity"): {"maximum": MAX_QUANTITY},
+    ("demand", "unmet_penalty"): {"maximum": MAX_PENALTY},
+    ("demand", "growth"): {"maximum": MAX_GROWTH},
+    ("projects", "capacity"): {"maximum": MAX_QUANTITY},
+    ("projects", "capex"): {"maximum": MAX_CAPEX},
+    ("projects", "fixed_cost"): {"maximum": MAX_CAPEX},
+    ("projects", "lead_time"): {"maximum": 100.0},
+    ("projects", "life"): {"maximum": 200.0},
+    ("budgets", "budget"): {"maximum": MAX_CAPEX},
+    ("stockpiles", "initial"): {"maximum": MAX_QUANTITY},
+    ("stockpiles", "max"): {"maximum": MAX_QUANTITY},
+    ("stockpiles", "min_days"): {"maximum": MAX_DAYS},
+    ("stockpiles", "holding_cost"): {"maximum": MAX_UNIT_MONEY},
+}
+for (_sheet, _column), _bounds in _RANGES.items():
+    _spec = SHEETS[_sheet]
+    SHEETS[_sheet] = replace(
+        _spec, columns=tuple(replace(c, **_bounds) if c.name == _column else c for c in _spec.columns)
+    )
 
 
 @dataclass(frozen=True)
