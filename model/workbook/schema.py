@@ -99,8 +99,13 @@ def _number(name: str, unit: str, description: str, **kwargs) -> ColumnSpec:
     return ColumnSpec(name, "number", unit=unit, description=description, **kwargs)
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # the years a workbook may name
+
+
 def _year(description: str = "First model year the row applies to (blank = the first model year)") -> ColumnSpec:
-    return ColumnSpec("year", "number", unit="year", description=description, integer=True)
+    return ColumnSpec(
+        "year", "number", unit="year", description=description, integer=True, minimum=FIRST_YEAR, maximum=LAST_YEAR
+    )
 
 
 YEAR_COLUMN = "year"
@@ -280,7 +285,16 @@ SHEETS: dict[str, SheetSpec] = {
             "years",
             "The model years (consecutive); without this sheet the case is a single year",
             (
-                ColumnSpec("year", "number", required=True, unit="year", description="A model year", integer=True),
+                ColumnSpec(
+                    "year",
+                    "number",
+                    required=True,
+                    unit="year",
+                    description="A model year",
+                    integer=True,
+                    minimum=FIRST_YEAR,
+                    maximum=LAST_YEAR,
+                ),
                 ColumnSpec(
                     "stock_release",
                     "yesno",
@@ -397,6 +411,8 @@ _RANGES: dict[tuple[str, str], dict[str, float]] = {
     ("projects", "capex"): {"maximum": MAX_CAPEX},
     ("projects", "fixed_cost"): {"maximum": MAX_CAPEX},
     ("projects", "lead_time"): {"maximum": 100.0},
+    ("projects", "earliest_year"): {"minimum": FIRST_YEAR, "maximum": LAST_YEAR},
+    ("stockpiles", "from_year"): {"minimum": FIRST_YEAR, "maximum": LAST_YEAR},
     ("projects", "life"): {"maximum": 200.0},
     ("budgets", "budget"): {"maximum": MAX_CAPEX},
     ("stockpiles", "initial"): {"maximum": MAX_QUANTITY},

@@ -26,7 +26,7 @@ from model.workbook.names import look_alike_warnings, normalise_names, reserved_
 from model.workbook.plans import read_plans
 from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
 from model.workbook.references import check_reference, did_you_mean
-from model.workbook.schema import ANY_STAGE, SETTINGS, SHEETS, WILDCARD
+from model.workbook.schema import ANY_STAGE, MAX_QUANTITY, SETTINGS, SHEETS, WILDCARD
 from model.workbook.wildcards import Rule, WildcardTable, find_conflicts
 from model.workbook.years import (
     active_rows,
@@ -211,7 +211,19 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
             if ok and r["quantity"] is not None:
                 penalty = r["unmet_penalty"] if r["unmet_penalty"] is not None else settings["unmet_demand_penalty"]
                 growth = r.get("growth") if r.get("growth") is not None else settings["demand_growth"]
-                quantity = r["quantity"] * (1.0 + float(growth)) ** (year - row_year(r, first_year))
+                quantity = grown(r["quantity"], float(growth), year - row_year(r, first_year))
+                if quantity > MAX_QUANTITY:
+                    problems.append(
+                        Problem(
+                            "demand",
+                            r["_row"],
+                            "growth",
+                            growth,
+                            f"a growth that keeps the quantity below {MAX_QUANTITY:,.0f} t/yr: it reaches "
+                            f"{quantity:,.3g} t/yr by {year}",
+                        )
+                    )
+                    continue
                 demand = Demand(r["country"], r["product"], quantity, float(penalty), r["_row"])
                 index = demand_index.setdefault((demand.country, demand.product), len(demand_index))
                 demand_first.setdefault(index, dataclasses.replace(demand, quantity=r["quantity"]))
@@ -290,6 +302,14 @@ def stock_max_warnings(stockpiles, year_data: dict[int, YearData], release: froz
                 "shortfall at unmet_demand_penalty"
             )
     return notes
+
+
+def grown(quantity: float, growth: float, years: int) -> float:
+    """quantity × (1 + growth)^years, infinite rather than an overflow."""
+    try:
+        return quantity * (1.0 + growth) ** years
+    except OverflowError:
+        return float("inf")
 
 
 def _product(r: dict) -> Product:
