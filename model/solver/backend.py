@@ -88,6 +88,7 @@ class HighsBackend:
         self.row_lower = np.zeros(0)
         self.row_upper = np.zeros(0)
         self.integer_columns = np.zeros(0, dtype=np.int32)
+        self.matrix = None  # A as loaded (scipy CSC, rows × columns); HiGHS keeps its own copy
         self.method = "simplex"
         self.threads = 1
         self.time_limit: float | None = None
@@ -100,6 +101,7 @@ class HighsBackend:
         matrix = form.matrix
         n_rows, n_cols = matrix.shape
         self.offset = float(form.offset)
+        self.matrix = matrix
         self.cost = np.array(form.cost, dtype=float)
         self.col_lower = np.array(form.col_lower, dtype=float)
         self.col_upper = np.array(form.col_upper, dtype=float)
@@ -276,6 +278,10 @@ class HighsBackend:
     def values(self) -> np.ndarray:
         """x of the last run, by column position."""
         return np.array(self.highs.getSolution().col_value, dtype=float)
+
+    def row_values(self) -> np.ndarray:
+        """Row activities A x of the last run, by row position."""
+        return np.array(self.highs.getSolution().row_value, dtype=float)
 
     def row_duals(self) -> np.ndarray:
         """y = ∂(c·x)/∂(row bound) of the last run, by row position; zeros when HiGHS has none (MIP, pdlp limit)."""
