@@ -3,6 +3,13 @@
 Constraint rules never scan variables: the terms of every row are grouped in
 one pass over each variable family, then handed to Pyomo as a
 ``LinearExpression`` built directly from monomials.
+
+In the hot loops the terms are grouped under plain tuples written in the
+field order of the row family's named key (``(country, product, tag, year)``
+for a :class:`~model.formulation.keys.NodeKey`): a NamedTuple hashes and
+compares as the tuple of its fields, so the rows, created from the named
+keys, find them; constructing a NamedTuple per term would cost a Python call
+each (measured: 0.7 million calls, a quarter of the build at 110k columns).
 """
 
 from __future__ import annotations

@@ -34,25 +34,25 @@ def define_balance_constraints(model: pyo.ConcreteModel, data: ModelData, sets: 
         facility = facilities[key.year][key.facility]  # that year's row: its restricted flag
         country = facility.country
         for product, coef in process.inputs.items():
-            terms[NodeKey(country, product, key.tag, key.year)].append((-coef, var))
+            terms[(country, product, key.tag, key.year)].append((-coef, var))
         out = sets.output_tag(key.tag, process.stage, facility.restricted)
         for product, coef in process.outputs.items():
-            terms[NodeKey(country, product, out, key.year)].append((coef, var))
+            terms[(country, product, out, key.year)].append((coef, var))
     for key, var in keyed(model, sets, "v_shipment"):
-        terms[NodeKey(key.origin, key.product, key.tag, key.year)].append((-1.0, var))
-        terms[NodeKey(key.destination, key.product, key.tag, key.year)].append((1.0, var))
+        terms[(key.origin, key.product, key.tag, key.year)].append((-1.0, var))
+        terms[(key.destination, key.product, key.tag, key.year)].append((1.0, var))
     for key, var in keyed(model, sets, "v_relabel"):
-        terms[NodeKey(key.country, key.product, key.from_tag, key.year)].append((-1.0, var))
-        terms[NodeKey(key.country, key.product, key.to_tag, key.year)].append((1.0, var))
+        terms[(key.country, key.product, key.from_tag, key.year)].append((-1.0, var))
+        terms[(key.country, key.product, key.to_tag, key.year)].append((1.0, var))
     for key, var in keyed(model, sets, "v_delivery"):
         demand = data.demands[key.demand]
-        terms[NodeKey(demand.country, demand.product, key.tag, key.year)].append((-1.0, var))
+        terms[(demand.country, demand.product, key.tag, key.year)].append((-1.0, var))
     for key, var in keyed(model, sets, "v_surplus"):
         terms[key].append((-1.0, var))
     for key, var in keyed(model, sets, "v_stock"):
-        terms[NodeKey(key.country, key.product, key.tag, key.year)].append((-1.0, var))
+        terms[(key.country, key.product, key.tag, key.year)].append((-1.0, var))
         if key.year + 1 <= sets.years[-1]:
-            terms[NodeKey(key.country, key.product, key.tag, key.year + 1)].append((1.0, var))
+            terms[(key.country, key.product, key.tag, key.year + 1)].append((1.0, var))
     # The initial stock enters the first year's balance as a constant: Σ terms = −initial.
     first = sets.years[0]
     initial: dict[NodeKey, float] = {}

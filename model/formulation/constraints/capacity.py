@@ -28,7 +28,7 @@ def define_capacity_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
     """
     terms = new_terms()
     for key, var in keyed(model, sets, "v_activity"):
-        terms[FacilityKey(key.facility, key.year)].append((1.0, var))
+        terms[(key.facility, key.year)].append((1.0, var))
     added = new_terms()  # facility -> (year of the addition, variable)
     for key, var in keyed(model, sets, "v_expansion"):
         added[key.facility].append((key.year, var))

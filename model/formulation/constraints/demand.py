@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from model.data import ModelData
-from model.formulation.keys import DemandKey
 from model.formulation.sets import ModelSets
 from model.formulation.terms import add_rows, new_terms
 from model.formulation.variables import keyed
@@ -18,7 +17,7 @@ def define_demand_constraints(model: pyo.ConcreteModel, data: ModelData, sets: M
     """
     terms = new_terms()
     for key, var in keyed(model, sets, "v_delivery"):
-        terms[DemandKey(key.demand, key.year)].append((1.0, var))
+        terms[(key.demand, key.year)].append((1.0, var))
     for key, var in keyed(model, sets, "v_unmet_demand"):
         terms[key].append((1.0, var))
     views = {year: data.at(year) for year in sets.years}

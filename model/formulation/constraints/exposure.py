@@ -44,12 +44,12 @@ def define_exposure_constraints(model: pyo.ConcreteModel, data: ModelData, sets:
     }
     by_row: dict[DemandKey, list[str]] = {}
     for key in caps:
-        by_row.setdefault(DemandKey(key.demand, key.year), []).append(key.stage)
+        by_row.setdefault((key.demand, key.year), []).append(key.stage)
     terms = new_terms()
     for key, var in keyed(model, sets, "v_delivery"):
-        for stage in by_row.get(DemandKey(key.demand, key.year), ()):
+        for stage in by_row.get((key.demand, key.year), ()):
             if exposed(sets.tags[key.tag], stage):
-                terms[CapKey(key.demand, stage, key.year)].append((1.0, var))
+                terms[(key.demand, stage, key.year)].append((1.0, var))
     keys = [key for key in caps if key in terms]
     limit = {key: caps[key] * views[key.year].demands[key.demand].quantity for key in keys}
     add_rows(model, "exposure_cap_constraint", keys, terms, None, limit, "Exposure cap (t/yr)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from model.data import ModelData
-from model.formulation.keys import NodeKey, TradeKey
 from model.formulation.sets import ModelSets
 from model.formulation.terms import add_rows, new_terms
 from model.formulation.variables import keyed
@@ -29,8 +28,8 @@ def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: Mo
     terms = new_terms()
     quota_terms = new_terms()
     for key, var in keyed(model, sets, "v_shipment"):
-        terms[NodeKey(key.origin, key.product, key.tag, key.year)].append((1.0, var))
-        trade = TradeKey(key.origin, key.destination, key.product, key.year)
+        terms[(key.origin, key.product, key.tag, key.year)].append((1.0, var))
+        trade = (key.origin, key.destination, key.product, key.year)
         if sets.trades[trade].max_flow is not None:
             quota_terms[trade].append((1.0, var))
     facilities = {year: data.at(year).facilities for year in sets.years}
@@ -39,7 +38,7 @@ def define_trade_constraints(model: pyo.ConcreteModel, data: ModelData, sets: Mo
         facility = facilities[key.year][key.facility]  # that year's row: its restricted flag
         out = sets.output_tag(key.tag, process.stage, facility.restricted)
         for product, coef in process.outputs.items():
-            node = NodeKey(facility.country, product, out, key.year)
+            node = (facility.country, product, out, key.year)
             if node in exported:
                 terms[node].append((-coef, var))
     add_rows(model, "no_reexport_constraint", sets.exports, terms, None, 0.0, "Exports ≤ own production (t/yr)")
