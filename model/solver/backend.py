@@ -27,6 +27,8 @@ one process.
 
 from __future__ import annotations
 
+import os
+
 import highspy
 import numpy as np
 
@@ -36,7 +38,31 @@ from model.solver.handoff import StandardForm
 # faster up to about 200k columns (1.6-1.9x at 5k-110k, even at 210k);
 # interior point with crossover beyond (1.5x at 750k).
 SIMPLEX_BELOW_COLUMNS = 200_000
-METHODS = ("auto", "simplex", "ipm", "pdlp")
+# Not pdlp: HiGHS' first-order method stops near the optimum without a basis
+# (on the base case: 650,000 iterations, 12 s, and a status of 'Unknown' as
+# its point misses HiGHS' tolerances), while the duals reported and the
+# least-exposure phases need a basic optimal solution.
+METHODS = ("auto", "simplex", "ipm")
+
+
+def available_cores() -> int:
+    """The processor cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+class _Scheduler:
+    """HiGHS' thread pool is one per process, started with the thread count of the first run."""
+
+    threads: int | None = None  # the count it was started with, None before the first run
+
+    @classmethod
+    def use(cls, threads: int) -> None:
+        """Restart the pool if ``threads`` differs (else HiGHS refuses the run: status 'Not Set')."""
+        if cls.threads is not None and cls.threads != threads:
+            highspy.Highs.resetGlobalScheduler(True)
+        cls.threads = threads
 
 
 class _SilentHighs(highspy.Highs):
@@ -81,6 +107,7 @@ class HighsBackend:
 
     def __init__(self) -> None:
         self.highs = new_highs()
+        self.highs.setOptionValue("threads", 1)  # not HiGHS' default, 0 (its choice): _Scheduler tracks the count
         self.offset = 0.0
         self.cost = np.zeros(0)
         self.col_lower = np.zeros(0)
@@ -198,17 +225,19 @@ class HighsBackend:
         """Choose the LP algorithm and limits; returns the method used (``auto`` resolved).
 
         ``simplex`` is dual simplex, ``ipm`` interior point with crossover (a
-        basic solution, exact duals), ``pdlp`` first-order (no basis).  A MIP
-        is branch and bound whatever the method; ``mip_gap`` is its relative
-        gap target (HiGHS' ``mip_rel_gap``).  ``threads`` None keeps the last
-        setting; ``time_limit`` (s, per run) None or 0 means no limit.
+        basic solution, exact duals).  A MIP is branch and bound whatever the
+        method; ``mip_gap`` is its relative gap target (HiGHS' ``mip_rel_gap``).
+        ``threads`` None keeps the last setting; more than
+        :func:`available_cores` are reduced to them (HiGHS starts every thread
+        it is given: 100,000 hung the run).  ``time_limit`` (s, per run) None
+        or 0 means no limit.
         """
         method = choose_method(method, self.num_columns)
         highs = self.highs
         if method == "ipm":
             highs.setOptionValue("run_crossover", "on")
         if threads is not None:
-            self.threads = int(threads)
+            self.threads = max(1, min(int(threads), available_cores()))
             highs.setOptionValue("threads", self.threads)
         self.time_limit = float(time_limit) if time_limit else None
         if mip_gap is not None:
@@ -236,6 +265,7 @@ class HighsBackend:
         highs.setOptionValue("solver", "choose" if self.is_mip else self.method)
         limit = highs.getRunTime() + self.time_limit if self.time_limit else float("inf")
         highs.setOptionValue("time_limit", limit)
+        _Scheduler.use(self.threads)
         highs.run()
         self._mip_gap = float(highs.getInfo().mip_gap) if self.is_mip else None
         return self.status_text()
@@ -284,7 +314,7 @@ class HighsBackend:
         return np.array(self.highs.getSolution().row_value, dtype=float)
 
     def row_duals(self) -> np.ndarray:
-        """y = ∂(c·x)/∂(row bound) of the last run, by row position; zeros when HiGHS has none (MIP, pdlp limit)."""
+        """y = ∂(c·x)/∂(row bound) of the last run, by row position; zeros when HiGHS has none (MIP, early stop)."""
         solution = self.highs.getSolution()
         if not solution.dual_valid:
             return np.zeros(self.num_rows)

@@ -429,7 +429,15 @@ for (_sheet, _column), _bounds in _RANGES.items():
 
 @dataclass(frozen=True)
 class SettingSpec:
-    """One known key of the settings sheet."""
+    """One known key of the settings sheet.
+
+    A number lies between ``minimum`` and ``maximum`` (inclusive unless
+    ``exclusive_minimum``), and is whole if ``integer``; ``why`` says what a
+    larger one would do.  A text is one of ``choices`` in any case, with
+    spaces around it allowed (a ``yes``/``no`` choice also as true/false,
+    1/0, y/n); ``refused`` pairs a value people may know from elsewhere
+    with why it is not offered.
+    """
 
     name: str
     kind: Literal["number", "text"]
@@ -440,6 +448,25 @@ class SettingSpec:
     maximum: float | None = None
     exclusive_minimum: bool = False
     choices: tuple[str, ...] = field(default=())
+    integer: bool = False
+    why: str = ""
+    refused: tuple[tuple[str, str], ...] = field(default=())
+
+    def expectation(self) -> str:
+        """Plain words for a valid value, e.g. 'a whole number between 1 and 200 for project_life (years)'."""
+        if self.kind == "text":
+            return f"one of {', '.join(self.choices)} for {self.name}"
+        parts = ["a whole number" if self.integer else "a number"]
+        if self.minimum is not None and self.maximum is not None and not self.exclusive_minimum:
+            parts.append(f"between {_shown(self.minimum)} and {_shown(self.maximum)}")
+        else:
+            bounds = []
+            if self.minimum is not None:
+                bounds.append(f"{'>' if self.exclusive_minimum else '≥'} {_shown(self.minimum)}")
+            if self.maximum is not None:
+                bounds.append(f"≤ {_shown(self.maximum)}")
+            parts += [" and ".join(bounds)] if bounds else []
+        return f"{' '.join(parts)} for {self.name}" + (f" ({self.unit})" if self.unit else "")
 
 
 SETTINGS: dict[str, SettingSpec] = {
@@ -450,54 +477,107 @@ SETTINGS: dict[str, SettingSpec] = {
             "number",
             1e6,
             "USD/t",
-            "Penalty per tonne of unmet demand",
+            f"Penalty per tonne of unmet demand: > 0 and ≤ {_shown(MAX_PENALTY)} (larger ones make the solver's "
+            "tolerance larger than the other costs)",
             0,
+            MAX_PENALTY,
             exclusive_minimum=True,
+            why="larger penalties make the solver's tolerance larger than the other costs, so the answer would be "
+            "inaccurate; 1e6 is usually enough",
         ),
-        SettingSpec("default_transport_cost", "number", 0.0, "USD/t", "Transport cost of trade not priced in lanes", 0),
+        SettingSpec(
+            "default_transport_cost",
+            "number",
+            0.0,
+            "USD/t",
+            f"Transport cost of trade not priced in lanes: 0 to {_shown(MAX_UNIT_MONEY)}",
+            0,
+            MAX_UNIT_MONEY,
+        ),
         SettingSpec(
             "default_exposure_cap", "number", None, "share 0..1", "Cap for the any stage where no any cap matches", 0, 1
         ),
-        SettingSpec("solver_time_limit", "number", None, "s", "Solver time limit", 0, exclusive_minimum=True),
+        SettingSpec(
+            "solver_time_limit",
+            "number",
+            None,
+            "s",
+            "Time limit of each HiGHS run: > 0 and ≤ 1,000,000 (blank = none)",
+            0,
+            1e6,
+            exclusive_minimum=True,
+        ),
         SettingSpec(
             "solver_method",
             "text",
             "auto",
             "",
-            "HiGHS method: auto (simplex below 200,000 columns, else interior point), simplex, ipm "
-            "(interior point + crossover) or pdlp",
-            choices=("auto", "simplex", "ipm", "pdlp"),
+            "HiGHS method, in any case: auto (simplex below 200,000 columns, else interior point), simplex or ipm "
+            "(interior point + crossover); not pdlp, which ends without the basis the duals need",
+            choices=("auto", "simplex", "ipm"),
+            refused=(
+                (
+                    "pdlp",
+                    "pdlp is not offered: HiGHS' first-order method stops near the optimum without a basis, and the "
+                    "marginal values and the least-exposure step need the exact duals of a basic solution (on the "
+                    "base case it ran 12 s and HiGHS could not confirm the optimum); use ipm for large models",
+                ),
+            ),
         ),
-        SettingSpec("threads", "number", 1, "", "Solver threads", 1),
+        SettingSpec(
+            "threads",
+            "number",
+            1,
+            "",
+            "Solver threads: a whole number from 1; more than the machine's cores are reduced to them, with a warning",
+            1,
+            integer=True,
+        ),
         SettingSpec(
             "discount_rate",
             "number",
             0.0,
             "fraction per year",
-            "Real discount rate: year y's cost is weighted by (1 + r)^-(y - first year)",
+            "Real discount rate, 0 to 1: year y's cost is weighted by (1 + r)^-(y - first year)",
             0,
             1,
         ),
         SettingSpec(
-            "demand_growth", "number", 0.0, "fraction per year", "Default growth of demand rows per year", -1, 10, True
+            "demand_growth",
+            "number",
+            0.0,
+            "fraction per year",
+            f"Default growth of demand rows per year: > -1 and ≤ {_shown(MAX_GROWTH)}",
+            -1,
+            MAX_GROWTH,
+            True,
         ),
         SettingSpec(
             "capex_rate",
             "number",
             None,
             "fraction per year",
-            "Rate of the capital recovery factor of project annuities (blank = discount_rate)",
+            "Rate of the capital recovery factor of project annuities, 0 to 1 (blank = discount_rate)",
             0,
             1,
         ),
-        SettingSpec("project_life", "number", 20.0, "years", "Default life of projects", 1),
-        SettingSpec("mip_gap", "number", 1e-4, "relative", "Relative gap at which the MIP search stops", 0, 1),
+        SettingSpec(
+            "project_life",
+            "number",
+            20,
+            "years",
+            "Default life of projects: whole years from 1 to 200",
+            1,
+            200,
+            integer=True,
+        ),
+        SettingSpec("mip_gap", "number", 1e-4, "relative", "Relative gap at which the MIP search stops, 0 to 1", 0, 1),
         SettingSpec(
             "explain_unmet",
             "text",
             "auto",
             "",
-            "Re-solve to explain unmet demand: auto (up to 300,000 variables), yes or no",
+            "Re-solve to explain unmet demand: auto (up to 300,000 variables), yes or no (also true/false, 1/0)",
             choices=("auto", "yes", "no"),
         ),
     )

@@ -71,24 +71,33 @@ def read_settings(records: list[dict], problems: list[Problem], warnings: list[s
 
     A key that is a known setting but for its case is an error (it would
     silently leave the setting at its default); one close to a known setting
-    is a warning, as free labels are allowed.
+    is a warning, as free labels are allowed.  Text values are matched in
+    any case with spaces around them trimmed (``Simplex``, `` AUTO ``;
+    explain_unmet also takes true/false, 1/0, y/n); numbers are checked
+    against their range and, for threads and project_life, must be whole.
+    More threads than this machine's cores are reduced to the cores, with
+    a warning (HiGHS would start them all: 100,000 hung the run).
     """
+    import os
+
+    from model.workbook.read import parse_yesno
+
     settings: dict[str, object] = {name: spec.default for name, spec in SETTINGS.items()}
     for record in records:
         name = record.get("setting")
         if name is None:
             continue
+        row = record["_row"]
         raw = record.get("value")
         spec = SETTINGS.get(name)
         if spec is None:
             hint = did_you_mean(name, SETTINGS)
             if "case-sensitive" in hint:
-                problems.append(Problem("settings", record["_row"], "setting", name, f"a known setting{hint}"))
+                problems.append(Problem("settings", row, "setting", name, f"a known setting{hint}"))
                 continue
             if hint and warnings is not None:
                 warnings.append(
-                    f"settings row {record['_row']}: '{name}' is not a setting the model uses and is kept as a "
-                    f"label{hint}"
+                    f"settings row {row}: '{name}' is not a setting the model uses and is kept as a label{hint}"
                 )
             settings[name] = raw
             continue
@@ -96,30 +105,35 @@ def read_settings(records: list[dict], problems: list[Problem], warnings: list[s
             continue  # blank = default
         if spec.kind == "text":
             text = parse_name(raw)
-            if spec.choices and text not in spec.choices:
-                problems.append(
-                    Problem("settings", record["_row"], "value", raw, f"one of {', '.join(spec.choices)} for {name}")
-                )
+            text = text.lower() if text is not None else None
+            if text not in spec.choices and {"yes", "no"} <= set(spec.choices) and parse_yesno(raw) is not None:
+                text = "yes" if parse_yesno(raw) else "no"
+            if text not in spec.choices:
+                why = dict(spec.refused).get(text)
+                problems.append(Problem("settings", row, "value", raw, why or spec.expectation()))
                 continue
             settings[name] = text
             continue
         number = parse_number(raw)
-        if number is None or not number_in_range(number, spec.minimum, spec.maximum, spec.exclusive_minimum):
-            bounds = []
-            if spec.minimum is not None:
-                bounds.append(f"{'>' if spec.exclusive_minimum else '≥'} {spec.minimum:g}")
-            if spec.maximum is not None:
-                bounds.append(f"≤ {spec.maximum:g}")
-            problems.append(
-                Problem(
-                    "settings",
-                    record["_row"],
-                    "value",
-                    raw,
-                    f"a number {' and '.join(bounds)} for {name} ({spec.unit})".replace(" ()", ""),
-                )
-            )
+        if (
+            number is None
+            or not number_in_range(number, spec.minimum, spec.maximum, spec.exclusive_minimum)
+            or (spec.integer and not number.is_integer())
+        ):
+            too_large = number is not None and spec.maximum is not None and number > spec.maximum
+            why = f": {spec.why}" if too_large and spec.why else ""
+            problems.append(Problem("settings", row, "value", raw, spec.expectation() + why))
             continue
+        if spec.integer:
+            number = int(number)
+        if name == "threads":
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            if number > cores and warnings is not None:
+                warnings.append(
+                    f"settings row {row}: threads = {number} is more than the {cores} cores of this machine; "
+                    f"using {cores}"
+                )
+            number = min(number, cores)
         settings[name] = number
     return settings
 
