@@ -7,6 +7,8 @@ or bad arguments, 1 the solver or the system failed.
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 import time
 import traceback
@@ -100,17 +102,39 @@ def _money(value: float) -> str:
 
 
 def check_paths(source: Path, output: Path) -> str | None:
-    """A plain-words problem with the paths, or None."""
+    """A plain-words problem with the paths, or None; checked before anything is read or solved."""
     if not source.exists():
         return f"the input workbook '{source}' does not exist"
     if source.is_dir():
         return f"'{source}' is a folder; give the path of an .xlsx workbook"
+    if not stat.S_ISREG(source.stat().st_mode):  # reading a pipe, device or socket could wait forever
+        return f"'{source}' is not a regular file (a pipe, device or socket); give the path of an .xlsx workbook"
     if source.suffix.lower() == ".xls":
         return f"'{source}' is an old-style .xls file; open it in Excel and save it as .xlsx"
+    if not os.access(source, os.R_OK):
+        return f"the input workbook '{source}' cannot be read (permission denied)"
     if output.exists() and output.resolve() == source.resolve():
         return "the results workbook would overwrite the input workbook; choose another output path (-o)"
+    if output.is_dir():
+        return f"the results path '{output}' is a folder; give a file name, e.g. -o {output / 'results.xlsx'}"
     if output.suffix.lower() != ".xlsx":
         return f"the results file '{output}' must end in .xlsx"
+    if output.exists() and not stat.S_ISREG(output.stat().st_mode):
+        return f"the results path '{output}' is not a regular file (a pipe, device or socket); choose another (-o)"
+    return check_folder(output, "results workbook")
+
+
+def check_folder(path: Path, what: str) -> str | None:
+    """A problem with the folder ``path`` is to be written in (it may be created), or None."""
+    folder = path.absolute().parent
+    existing = folder
+    while not existing.exists():  # the nearest folder that exists: the rest is created
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"the {what} '{path}' cannot be written: '{existing}' is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        action = "write in" if existing == folder else f"create '{folder}' in"
+        return f"the {what} '{path}' cannot be written: no permission to {action} the folder '{existing}'"
     return None
 
 
@@ -120,9 +144,12 @@ def check_lp_path(path: Path | None) -> str | None:
         return None
     if path.suffix.lower() not in (".lp", ".mps"):
         return f"the LP file '{path}' must end in .lp or .mps"
-    if not path.parent.is_dir():
+    if path.is_dir():
+        return f"the LP file '{path}' is a folder; give a file name ending in .lp or .mps"
+    problem = check_folder(path, "LP file")
+    if problem is None and not path.parent.is_dir():
         return f"the folder of the LP file '{path}' does not exist"
-    return None
+    return problem
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,10 +221,10 @@ def _run(source: Path, output: Path, exposure_cap: float | None, lp_path: Path |
         if message not in shown:
             _warn(message)
     _say(f"Writing {output} ...")
-    written, note = write_results(outcome.report.sheets, output)
+    written_to, note = write_results(outcome.report.sheets, output)
     if note:
-        _warn(f"{note}; the results were written to '{written}' instead")
-    _print_summary(outcome, written, time.perf_counter() - started)
+        _warn(f"{note}; the results were written to '{written_to}' instead")
+    _print_summary(outcome, written_to, time.perf_counter() - started)
     return EXIT_OK
 
 
