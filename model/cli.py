@@ -1,15 +1,18 @@
 """Command line: arguments in, a short summary out, an exit status.
 
 Exit status: 0 solved (also with unmet demand, with a warning), 2 bad input
-or bad arguments, 1 the solver or the system failed.
+or bad arguments, 1 the solver or the system failed, 130 interrupted
+(Ctrl-C: one line, no traceback, nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import stat
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -19,6 +22,7 @@ from model.workbook.read import WorkbookUnreadable
 
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 DESCRIPTION = """\
 Find the cheapest way to supply every demand row of the input workbook with
@@ -35,7 +39,8 @@ examples:
   python run.py my_case.xlsx --exposure-cap 0.2   at most 20% exposed, for every demand row
   python run.py my_case.xlsx -o out/result.xlsx
 
-exit status: 0 solved, 2 bad input or arguments, 1 solver or system failure
+exit status: 0 solved, 2 bad input or arguments, 1 solver or system failure,
+  130 interrupted (Ctrl-C; nothing is written)
 """
 
 
@@ -152,6 +157,18 @@ def check_lp_path(path: Path | None) -> str | None:
     return problem
 
 
+def _on_interrupt(signum, frame) -> None:
+    """SIGINT: stop a HiGHS run in progress at its next iteration, else raise KeyboardInterrupt here.
+
+    HiGHS runs in C++, out of reach of KeyboardInterrupt; the solver module
+    (consulted only if a solve has loaded it) stops it and raises
+    KeyboardInterrupt when the run returns.
+    """
+    solver = sys.modules.get("model.solver.backend")
+    if solver is None or not solver.interrupt_solve():
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         arguments = parse_arguments(argv)
@@ -163,8 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    handled = threading.current_thread() is threading.main_thread()  # only there can a handler be set
+    previous = signal.signal(signal.SIGINT, _on_interrupt) if handled else None
+    written: list[Path] = []
     try:
-        return _run(source, output, arguments.exposure_cap, arguments.write_lp)
+        return _run(source, output, arguments.exposure_cap, arguments.write_lp, written)
+    except KeyboardInterrupt:
+        if arguments.debug:
+            traceback.print_exc()
+        done = f"the results were written to '{written[0]}'" if written else "nothing written"
+        print(f"interrupted; {done}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except WorkbookUnreadable as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -199,9 +225,18 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.debug:
             traceback.print_exc()
         return EXIT_FAILED
+    finally:
+        if handled:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
-def _run(source: Path, output: Path, exposure_cap: float | None, lp_path: Path | None = None) -> int:
+def _run(
+    source: Path,
+    output: Path,
+    exposure_cap: float | None,
+    lp_path: Path | None = None,
+    written: list[Path] | None = None,
+) -> int:
     from model.pipeline import load_data, run_metadata, solve_data
     from model.workbook.numerics import numeric_warnings
     from model.workbook.write import write_results
@@ -222,6 +257,8 @@ def _run(source: Path, output: Path, exposure_cap: float | None, lp_path: Path |
             _warn(message)
     _say(f"Writing {output} ...")
     written_to, note = write_results(outcome.report.sheets, output)
+    if written is not None:
+        written.append(written_to)
     if note:
         _warn(f"{note}; the results were written to '{written_to}' instead")
     _print_summary(outcome, written_to, time.perf_counter() - started)

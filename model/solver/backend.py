@@ -23,6 +23,16 @@ object logs nothing, so :func:`new_highs` builds a subclass whose
 nor any solve log is written, and no file descriptor of the process is
 touched.  One solve at a time: never run two HiGHS solves as threads of
 one process.
+
+Interruption: HiGHS runs in C++, where Python's SIGINT handling cannot
+reach it (the default handler would raise KeyboardInterrupt inside one of
+its callbacks, or not at all until the run ends).  Every instance
+therefore subscribes to HiGHS' interrupt callbacks (simplex, interior
+point, branch and bound: once per iteration or node), which stop the run
+once :func:`interrupt_solve` has been called; :meth:`HighsBackend.run`
+then raises KeyboardInterrupt.  The library installs no signal handler:
+the command line's SIGINT handler calls :func:`interrupt_solve` and raises
+KeyboardInterrupt itself when no run is in progress.
 """
 
 from __future__ import annotations
@@ -52,6 +62,13 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+class _Interrupt:
+    """State shared by :func:`interrupt_solve`, the callbacks and :meth:`HighsBackend.run` (one run at a time)."""
+
+    running = False  # a HiGHS run is in progress
+    requested = False  # stop it at HiGHS' next check
+
+
 class _Scheduler:
     """HiGHS' thread pool is one per process, started with the thread count of the first run."""
 
@@ -63,6 +80,28 @@ class _Scheduler:
         if cls.threads is not None and cls.threads != threads:
             highspy.Highs.resetGlobalScheduler(True)
         cls.threads = threads
+
+
+def interrupt_solve() -> bool:
+    """Ask the HiGHS run in progress to stop; it then raises KeyboardInterrupt in :meth:`HighsBackend.run`.
+
+    Safe to call from a signal handler.  Returns False when no run is in
+    progress (nothing is requested: the caller raises KeyboardInterrupt
+    itself).
+    """
+    if not _Interrupt.running:
+        return False
+    _Interrupt.requested = True
+    return True
+
+
+def _stop_if_requested(event) -> None:
+    """HiGHS' interrupt callback: stop at this iteration if :func:`interrupt_solve` was called.
+
+    The flag is written either way: HiGHS keeps it between runs, so a run
+    after an interrupted one would stop at once.
+    """
+    event.interrupt(_Interrupt.requested)
 
 
 class _SilentHighs(highspy.Highs):
@@ -107,6 +146,8 @@ class HighsBackend:
 
     def __init__(self) -> None:
         self.highs = new_highs()
+        for callback in (self.highs.cbSimplexInterrupt, self.highs.cbIpmInterrupt, self.highs.cbMipInterrupt):
+            callback.subscribe(_stop_if_requested)
         self.highs.setOptionValue("threads", 1)  # not HiGHS' default, 0 (its choice): _Scheduler tracks the count
         self.offset = 0.0
         self.cost = np.zeros(0)
@@ -260,13 +301,23 @@ class HighsBackend:
         limit counts from the start of this run: HiGHS compares it with the
         instance's run time summed over all runs (ERGO-Code/HiGHS#1477), so
         it is passed on as that sum so far plus the limit.
+
+        Raises KeyboardInterrupt when :func:`interrupt_solve` was called
+        during the run (the run stops at HiGHS' next iteration).
         """
         highs = self.highs
         highs.setOptionValue("solver", "choose" if self.is_mip else self.method)
         limit = highs.getRunTime() + self.time_limit if self.time_limit else float("inf")
         highs.setOptionValue("time_limit", limit)
         _Scheduler.use(self.threads)
-        highs.run()
+        _Interrupt.running = True
+        try:
+            highs.run()
+        finally:
+            _Interrupt.running = False
+        if _Interrupt.requested:
+            _Interrupt.requested = False
+            raise KeyboardInterrupt
         self._mip_gap = float(highs.getInfo().mip_gap) if self.is_mip else None
         return self.status_text()
 
