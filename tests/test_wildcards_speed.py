@@ -259,9 +259,9 @@ def check_lanes(names, goods, rules) -> tuple[float, float, list[Conflict]]:
 
 
 def test_twenty_thousand_wildcard_lanes_are_checked_in_seconds():
-    """20,000 lane rows, nearly all with a '*', over 100 countries and 60 products: measured 0.3 s to
-    check (loaded 2-core machine; the quadratic check took minutes) and 0.6 s to resolve the
-    198,000 trades of 20 products; the bounds leave a tenfold margin."""
+    """20,000 lane rows, all with a '*', over 100 countries and 60 products: measured 0.2 s to check
+    (the quadratic check took 170-340 s for 19,200 rows on the same loaded 2-core machine) and 1.1 s to
+    resolve the 198,000 trades of 20 products; the bounds leave a margin of ten or more."""
     names, goods, rules = lane_sheet(100, 60, 20_000)
     assert sum(STAR in rule.keys for rule in rules) > 19_000
     checked, resolved, conflicts = check_lanes(names, goods, rules)
@@ -270,7 +270,7 @@ def test_twenty_thousand_wildcard_lanes_are_checked_in_seconds():
     assert conflicts and {row for c in conflicts for row in c.rows} & contradicting == contradicting
     assert all(0.99 in conflict.values for conflict in conflicts), "only the contradictions are reported"
     assert checked < 5.0, f"checking 20,000 lane rows took {checked:.1f} s"
-    assert resolved < 8.0, f"resolving 198,000 trades took {resolved:.1f} s"
+    assert resolved < 12.0, f"resolving 198,000 trades took {resolved:.1f} s"
 
 
 if __name__ == "__main__":  # measurements: .venv/bin/python -m tests.test_wildcards_speed [countries products rows]

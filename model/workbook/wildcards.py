@@ -76,9 +76,10 @@ class WildcardTable:
         self.columns = list(columns)
         self.patterns = sorted(itertools.product((True, False), repeat=width), key=lambda p: -sum(p))
         self.index: dict[tuple[bool, ...], dict[Keys, Rule]] = {p: {} for p in self.patterns}
+        index = self.index
         for rule in self.rules:
             keys = rule.keys
-            self.index[tuple(key != WILDCARD for key in keys)][tuple(k for k in keys if k != WILDCARD)] = rule
+            index[tuple([key != WILDCARD for key in keys])][tuple([key for key in keys if key != WILDCARD])] = rule
         # Per pattern some rule uses, most specific first: the pattern, its specificity, a picker of the
         # pinned cells of a key and, by those cells, the rule and the (column, value) pairs it gives.
         self._probes: list[tuple[tuple[bool, ...], int, Callable[[Keys], Keys], dict[Keys, tuple[Rule, tuple]]]] = []
@@ -89,7 +90,7 @@ class WildcardTable:
             given = {}
             for cells, rule in self.index[pattern].items():
                 values = rule.values
-                given[cells] = (rule, tuple((c, values[c]) for c in columns if values.get(c) is not None))
+                given[cells] = (rule, tuple([(c, v) for c in columns if (v := values.get(c)) is not None]))
             pick = _picker(tuple(i for i, pinned in enumerate(pattern) if pinned))
             self._probes.append((pattern, sum(pattern), pick, given))
 
