@@ -17,6 +17,7 @@ def test_benchmark_smallest_size_over_years_updates_only_its_block(tmp_path, cap
     text = page.read_text(encoding="utf-8")
     assert "| xs | 1 | LP | 5,392 |" in text and "| xs | 2 | MIP |" in text and "old table" not in text
     assert "- xs: whole run (no I/O) ÷ HiGHS alone: 1 y " in text and "2 years against 1:" in text
+    assert "`python -m model.bench --sizes xs --years 1,2`" in text and "highspy 1." in text
     assert text.startswith("# Performance\n\nProse kept.") and text.endswith("More prose.\n")
     assert "largest objective gap" in capsys.readouterr().out
 

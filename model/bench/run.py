@@ -233,18 +233,29 @@ def compare_solvers(size: str) -> list[str]:
     return lines
 
 
+def load_average() -> float:
+    """The machine's one-minute load average (NaN where the system has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def write_report(
-    rows: list[dict], solver_lines: list[str], path: Path, solver: str, command: str = "python -m model.bench"
+    rows: list[dict],
+    solver_lines: list[str],
+    path: Path,
+    solver: str,
+    command: str = "python -m model.bench",
+    load_before: float = float("nan"),
 ) -> None:
-    import highspy
+    from importlib.metadata import version
+
     import pyomo
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    machine = " ".join(part for part in (platform.machine(), platform.processor()) if part)
     lines = [
-        f"Latest run: {time.strftime('%Y-%m-%d')}, `{command}`, {platform.machine()} "
-        f"{platform.processor() or ''} ({os.cpu_count()} cores, load average {load:.1f} at the end), "
+        f"Latest run: {time.strftime('%Y-%m-%d')}, `{command}`, {machine} ({os.cpu_count()} cores; "
+        f"load average {load_before:.1f} at the start, {load_average():.1f} at the end), "
         f"Python {platform.python_version()}, "
-        f"Pyomo {pyomo.version.version}, highspy {getattr(highspy, '__version__', '?')}, method `{solver}`, "
+        f"Pyomo {pyomo.version.version}, highspy {version('highspy')}, method `{solver}`, "
         "one thread. Ratios are to the HiGHS-alone run of the same size and years in the same session.",
         "",
         HEADER,
@@ -307,13 +318,19 @@ def main(argv: list[str] | None = None) -> int:
         years = ()
     if unknown or not years or min(years) < 1:
         parser.error(f"--sizes from {', '.join(SIZES)}; --years whole numbers ≥ 1")
+    load_before = load_average()
     print(HEADER, flush=True)
     rows = run_sizes(sizes, arguments.solver, years, arguments.divisible)
     for line in summary(rows):
         print(line, flush=True)
     solver_lines = compare_solvers(sizes[-1]) if arguments.solvers else []
-    command = "python -m model.bench " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_report(rows, solver_lines, arguments.output, arguments.solver, command.strip())
+    given = list(argv if argv is not None else sys.argv[1:])
+    if "--output" in given:  # where the page went is not part of what was measured
+        at = given.index("--output")
+        del given[at : at + 2]
+    given = [arg for arg in given if not arg.startswith("--output=")]
+    command = " ".join(["python -m model.bench", *given])
+    write_report(rows, solver_lines, arguments.output, arguments.solver, command, load_before)
     worst = max(row["objective_gap"] for row in rows)
     print(f"written {arguments.output}; largest objective gap {worst:.1e}")
     return 0 if all(row["objective_gap"] <= row["tolerance"] for row in rows) else 1
