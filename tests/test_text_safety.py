@@ -21,7 +21,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from model.cli import main
-from model.workbook.write import CHART_NAME_LIMIT, EXCEL_TEXT_LIMIT, chart_name, write_workbook
+from model.workbook.write import CHART_NAME_LIMIT, EXCEL_TEXT_LIMIT, chart_name, write_results, write_workbook
 from tests.helpers import HEADERS
 
 RESTRICTED = "=1+1"  # a country
@@ -254,3 +254,17 @@ def test_a_column_name_longer_than_a_cell_is_cut(tmp_path):
 )
 def test_chart_series_names_stay_text(text, expected):
     assert chart_name(text) == expected
+
+
+def test_cut_text_is_listed_in_the_warnings_sheet(tmp_path):
+    frame = pd.DataFrame({"facility": ["z" * 40_000]})
+    existing = pd.DataFrame({"sheet": ["lanes"], "row": [3], "message": ["an input warning"]})
+    sheets = {"summary": pd.DataFrame(columns=["item", "value", "unit"]), "facilities": frame, "warnings": existing}
+    notes = write_workbook(sheets, tmp_path / "x.xlsx")
+    rows = list(load_workbook(tmp_path / "x.xlsx")["warnings"].iter_rows(min_row=2, values_only=True))
+    assert rows[0] == ("lanes", 3, "an input warning")
+    assert rows[1:] == [("(results)", None, notes[0])] and "facilities!A2" in notes[0]
+    assert len(sheets["facilities"].iat[0, 0]) == 40_000, "the caller's frames are left as they are"
+    collected: list[str] = []
+    assert write_results(sheets, tmp_path / "y.xlsx", collected) == (tmp_path / "y.xlsx", None)
+    assert collected == notes
