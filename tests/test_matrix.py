@@ -595,15 +595,12 @@ def restricted_from_2026() -> dict[str, list[list]]:
     }
 
 
-@pytest.mark.xfail(
-    reason="balance.py and trade.py take a facility's restricted flag from its first row "
-    "(data.facilities), the index sets and this build from the year's row, so from 2026 mine B's "
-    "output goes to the clean node, which nothing ships: B cannot supply A at all (objective 2250, "
-    "SPEC gives 1500)",
-    strict=False,
-)
 def test_restricted_flag_changing_by_year(tmp_path):
-    assert_same_lp(load_data(write_case(tmp_path / "case.xlsx", restricted_from_2026(), YEAR_HEADERS)))
+    """From 2026 B's mine counts as restricted: its output is exposed, and still ships (SPEC: 2 × 50 t at 15)."""
+    data = load_data(write_case(tmp_path / "case.xlsx", restricted_from_2026(), YEAR_HEADERS))
+    assert [data.at(year).facilities["mine B"].restricted for year in data.years] == [False, True]
+    assert_same_lp(data)
+    assert solve_matrix(build_matrix(data, build_sets(data)))[0] == pytest.approx(1500.0)
 
 
 CASES = (
