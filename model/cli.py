@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for item in error.problems:
             print(f"  - {item}", file=sys.stderr)
+        for message in error.warnings:
+            _warn(message)
         return EXIT_BAD_INPUT
     except (SolverError, VerificationError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -256,7 +258,10 @@ def _run(
         if message not in shown:
             _warn(message)
     _say(f"Writing {output} ...")
-    written_to, note = write_results(outcome.report.sheets, output)
+    writer_notes: list[str] = []
+    written_to, note = write_results(outcome.report.sheets, output, writer_notes)
+    for message in writer_notes:
+        _warn(message)
     if written is not None:
         written.append(written_to)
     if note:

@@ -47,8 +47,9 @@ def row_list(rows, limit: int = 6) -> str:
 class InputError(Exception):
     """The input cannot be used; carries every problem found."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], warnings: list[str] | tuple[str, ...] = ()):
         self.problems = list(problems)
+        self.warnings = list(warnings)  # found on the way; printed after the problems
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -440,7 +440,9 @@ def _negatives():
             [*where(sheet, row, column), f": {value:g} ", "between 0 and"],
         )
     yield case(
-        "negative-text-capacity", cell("facilities", 3, "capacity", "-5"), [*where("facilities", 3, "capacity"), "between 0 and"]
+        "negative-text-capacity",
+        cell("facilities", 3, "capacity", "-5"),
+        [*where("facilities", 3, "capacity"), "between 0 and"],
     )
 
 

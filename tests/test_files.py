@@ -203,3 +203,15 @@ def test_time_limit_without_a_solution_is_a_plain_failure(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "time limit (0.05 s, setting solver_time_limit)" in err and "Traceback" not in err
     assert not output.exists()
+
+
+def test_results_get_the_permissions_of_a_new_file(tmp_path):
+    # mkstemp creates 0600 whatever the umask; a colleague must be able to read the results (umask 022 -> 0644).
+    source = write_case(tmp_path / "case.xlsx", ore_case())
+    output = tmp_path / "out.xlsx"
+    previous = os.umask(0o022)
+    try:
+        assert main([str(source), "-o", str(output)]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(output.stat().st_mode) == 0o644

@@ -548,3 +548,23 @@ def test_empty_required_sheet_and_sheet_with_only_a_title(capsys, paths):
         err, ["sheet 'facilities'", "row 1", "the sheet is empty", "expected columns facility, country, capacity"]
     )
     assert_problem(err, ["sheet 'products'", "row 1", "column 'product'", "missing"])
+
+
+def test_warnings_found_while_reading_are_printed_even_when_the_workbook_is_refused(tmp_path, capsys):
+    # A stray value outside the table (a warning) and a negative capacity (an error): exit 2, and the warning
+    # about the stray cell is still shown, since the analyst will fix the workbook anyway.
+    import openpyxl
+
+    from model.cli import main
+    from tests.helpers import write_case
+    from tests.test_constraints import ore_case
+
+    sheets = ore_case()
+    sheets["facilities"][0][2] = -5
+    source = write_case(tmp_path / "case.xlsx", sheets)
+    book = openpyxl.load_workbook(source)
+    book["facilities"]["K9"] = "stray"
+    book.save(source)
+    assert main([str(source), "-o", str(tmp_path / "out.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "column 'capacity'" in err and "K9" in err

@@ -154,7 +154,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
     """
     problems: list[Problem] = list(raw.problems)
     if any(p.row is None or p.row == 1 for p in problems):
-        raise InputError(sorted_problems(problems))
+        raise InputError(sorted_problems(problems), raw.warnings)
     records = raw.records
     normalise_names(records)
     problems += reserved_name_problems(records)
@@ -267,7 +267,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
     notes += stock_max_warnings(plans.stockpiles, year_data, release)
     problems = list(dict.fromkeys(problems))  # a problem found in several years once
     if problems:
-        raise InputError(sorted_problems(problems))
+        raise InputError(sorted_problems(problems), notes)
     first = year_data[first_year]
     data = ModelData(
         case_name=str(settings.get("case_name") or raw.path.stem),

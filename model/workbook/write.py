@@ -218,6 +218,11 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[s
         _add_charts(workbook, sheets)
         _add_year_charts(workbook, sheets)
         workbook.close()
+        # mkstemp made the file 0600 whatever the umask: give it the permissions a new file would have,
+        # so that colleagues can read the results where the folder lets them.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
         os.replace(temporary, destination)
         replaced = True
     finally:
