@@ -568,3 +568,24 @@ def test_warnings_found_while_reading_are_printed_even_when_the_workbook_is_refu
     assert main([str(source), "-o", str(tmp_path / "out.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "column 'capacity'" in err and "K9" in err
+
+
+def test_a_misspelt_header_does_not_hide_the_cross_sheet_problems(tmp_path, capsys):
+    # 'capacity_t' for 'capacity' in facilities, and a demand row naming a country nobody defined: both are
+    # listed at once; the facility names are still read, so facility_processes gets no follow-on "unknown" errors.
+    import openpyxl
+
+    from model.cli import main
+    from tests.helpers import write_case
+    from tests.test_constraints import ore_case
+
+    sheets = ore_case()
+    sheets["demand"].append(["Z", "ore", 5, None])
+    headers = {"facilities": ["facility", "country", "capacity_t", "restricted", "expansion_max", "expansion_cost"]}
+    source = write_case(tmp_path / "case.xlsx", sheets, headers)
+    assert openpyxl.load_workbook(source)["facilities"]["C1"].value == "capacity_t"
+    assert main([str(source), "-o", str(tmp_path / "out.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "sheet 'facilities', row 1, column 'capacity'" in err and "capacity_t" in err
+    assert "sheet 'demand', row 3, column 'country': 'Z'" in err
+    assert "sheet 'facility_processes'" not in err

@@ -153,8 +153,10 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
     several years is reported once.
     """
     problems: list[Problem] = list(raw.problems)
-    if any(p.row is None or p.row == 1 for p in problems):
-        raise InputError(sorted_problems(problems), raw.warnings)
+    # A sheet that is missing, unreadable or has a header problem is checked as far as it can be read; the
+    # cross-sheet checks still run on everything else, but a name "unknown" only because its sheet could not
+    # be read is not reported again (its sheet's own problem says what to fix).
+    broken = {p.sheet for p in problems if p.row is None or p.row == 1}
     records = raw.records
     normalise_names(records)
     problems += reserved_name_problems(records)
@@ -265,7 +267,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         notes,
     )
     notes += stock_max_warnings(plans.stockpiles, year_data, release)
-    problems = list(dict.fromkeys(problems))  # a problem found in several years once
+    problems = [p for p in dict.fromkeys(problems) if not follows_from(p, broken)]  # several years: once
     if problems:
         raise InputError(sorted_problems(problems), notes)
     first = year_data[first_year]
@@ -292,6 +294,15 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         has_years=has_years,
     )
     return data
+
+
+def follows_from(problem: Problem, broken: set[str]) -> bool:
+    """A reference problem whose only cause is that the sheet it refers to could not be read."""
+    if problem.row is None or problem.row == 1:
+        return False
+    return any(f"named in the '{sheet}' sheet" in problem.expected for sheet in broken) or (
+        "budgets" in broken and problem.sheet == "projects" and problem.column == "funder"
+    )
 
 
 def stock_max_warnings(stockpiles, year_data: dict[int, YearData], release: frozenset[int]) -> list[str]:
