@@ -1,24 +1,28 @@
-"""Build the default input workbook ``inputs/base_case.xlsx`` (2025 base case).
+"""Build the default input workbook ``inputs/base_case.xlsx`` (2025, planned to 2035) and its examples.
 
 Run from the repository root::
 
-    python inputs/build_base_case.py            # writes inputs/base_case.xlsx
-    python inputs/build_base_case.py --check    # builds and checks it, writes nothing
-    python inputs/build_base_case.py -o other.xlsx
+    python inputs/build_base_case.py                  # writes inputs/base_case.xlsx and inputs/examples/*.xlsx
+    python inputs/build_base_case.py --check          # builds and checks them, writes nothing
+    python inputs/build_base_case.py --variant cap20_from_2028   # one workbook, at its own path
+    python inputs/build_base_case.py -o other.xlsx    # the base case, elsewhere
 
-The workbook is built in a temporary folder and read back with the model's
-own reader and validator (``model.pipeline.load_data``, the code every run
-uses), so it is checked against the input rules exactly as a run would
-check it; only a workbook without problems replaces the output.  The
-builder itself checks only what the model cannot know: the provenance of
-every number.
+The examples (VARIANTS) are the base case's tables plus the rows they are
+about: a Chinese Dy/Tb export ban in 2027-2028 with stocks released, and
+caps on China exposure from 2028.  Each workbook is built in a temporary
+folder and read back with the model's own reader and validator
+(``model.pipeline.load_data``, the code every run uses), so it is checked
+against the input rules exactly as a run would check it; only a workbook
+without problems replaces the output.  The builder itself checks only what
+the model cannot know: the provenance of every number.
 
 Every number below is a ``V(value, source, note)``: ``source`` names the
 source IDs of ``../shared/reference/rare_earth_facts.md`` (S1 ... S88),
 ``DERIVED`` parts are computed from cited figures (method in the note), and
 ``ESTIMATE`` marks a gap in the facts filled by judgement (reasoning in the
-note). The workbook gets a ``sources`` sheet with one line per number, and a
-``source`` column on every data sheet. docs/base_case.md explains the case.
+note), ``SCENARIO`` what an example asks (not data). The workbook gets a
+``sources`` sheet with one line per number, and a ``source`` column on
+every data sheet. docs/base_case.md explains the case.
 
 The output is byte-for-byte reproducible (fixed zip timestamps and document
 properties), so its SHA-256 changes only when the data change.
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import sys
 import tempfile
@@ -53,16 +58,38 @@ class V:
     note: str = ""
 
 
+def _ids(source: str) -> list[str]:
+    out: list[str] = []
+    for s in source.split(";"):
+        if s.strip() and s.strip() not in out:
+            out.append(s.strip())
+    return out
+
+
+def _join_ids(*sources: str) -> str:
+    return "; ".join(_ids(";".join(sources)))
+
+
 # ---------------------------------------------------------------------------
 # Global assumptions
 # ---------------------------------------------------------------------------
 
-DISCOUNT_RATE = V(0.08, "ESTIMATE", "real cost of capital for project finance")
-ASSET_LIFE = V(20, "ESTIMATE", "years; typical plant life for capital recovery")
-# capital recovery factor CRF = r (1+r)^n / ((1+r)^n - 1) = 0.10185 at 8 %, 20 y
-CRF = (DISCOUNT_RATE.value * (1 + DISCOUNT_RATE.value) ** ASSET_LIFE.value) / (
-    (1 + DISCOUNT_RATE.value) ** ASSET_LIFE.value - 1
+FIRST_YEAR = 2025
+LAST_YEAR = 2035
+YEARS = list(range(FIRST_YEAR, LAST_YEAR + 1))
+
+DISCOUNT_RATE = V(
+    0.03,
+    "ESTIMATE",
+    "real social discount rate for comparing the years' costs: the lower of OMB Circular A-4's (2003) "
+    "two real rates, 3 % (consumption rate of time preference) and 7 %; not in the facts file",
 )
+CAPEX_RATE = V(
+    0.08,
+    "ESTIMATE",
+    "real cost of capital of project finance, used for capex annuities (unchanged from the single-year case)",
+)
+PROJECT_LIFE = V(20, "ESTIMATE", "years; typical plant life for capital recovery")
 
 AUD_USD = V(
     0.65,
@@ -117,10 +144,26 @@ OXIDE_PER_METAL = {
 # Settings
 # ---------------------------------------------------------------------------
 
+# Demand growth: IEA, magnet rare earths (Nd, Pr, Dy, Tb) 93,000 t (2023) ->
+# 131,000 t (2030, Announced Pledges Scenario) [S6]; applied to the magnet rows.
+MAGNET_GROWTH = V(
+    round((131_000 / 93_000) ** (1 / 7) - 1, 4),
+    "S6; DERIVED",
+    "IEA GCMO 2024: global magnet-REE demand 93,000 t (2023) -> 131,000 t (2030, APS) [S6]: "
+    "(131/93)^(1/7) - 1 = 5.0 %/yr, applied to US and Japanese magnet demand from 2025 and "
+    "continued after 2030 (ESTIMATE: no IEA figure beyond 2030 in the facts)",
+)
+OTHER_GROWTH = V(
+    0,
+    "ESTIMATE",
+    "non-magnet uses (catalysts, glass, polishing, NiMH, phosphors) kept flat: the facts give no "
+    "growth figure for them (the IEA figure [S6] covers magnet rare earths only)",
+)
+
 SETTINGS = [
-    ("case_name", "base_case_2025", "default case of the tool; single year 2025"),
-    ("year", V(2025, "S1", "reference year of mine output and prices"), ""),
-    ("currency", "USD", "all money in US dollars of 2025"),
+    ("case_name", "base_case_2025_2035", "default case of the tool: 2025 picture, planned to 2035"),
+    ("base_year", V(2025, "S1", "reference year of mine output and prices"), "label: first model year"),
+    ("currency", "USD", "all money in US dollars of 2025 (real)"),
     (
         "unmet_demand_penalty",
         V(
@@ -145,24 +188,18 @@ SETTINGS = [
         ),
         "",
     ),
-    ("default_exposure_cap", None, "blank = uncapped; use run.py --exposure-cap"),
+    ("default_exposure_cap", None, "blank = uncapped; use run.py --exposure-cap or exposure_caps rows"),
     ("solver_time_limit", None, "blank = no limit"),
     (
         "source",
         "rare_earth_facts.md (source IDs S1-S88); see sheet sources",
         "built by inputs/build_base_case.py; documented in docs/base_case.md",
     ),
-    (
-        "capex_discount_rate",
-        DISCOUNT_RATE,
-        "label: expansion_cost = capex per t/yr x capital recovery factor",
-    ),
-    ("capex_life_years", ASSET_LIFE, "label: asset life for capex annualisation"),
-    (
-        "capex_recovery_factor",
-        V(round(CRF, 5), "DERIVED", "r(1+r)^n/((1+r)^n-1) at r = 8 %, n = 20"),
-        "label: expansion_cost (USD per t/yr, per year) = capex_per_t x 0.10185",
-    ),
+    ("discount_rate", DISCOUNT_RATE, "each year's cost weighted by 1.03^-(year - 2025)"),
+    ("capex_rate", CAPEX_RATE, "project capex paid as an annuity capex x CRF(8 %, life) per year online"),
+    ("project_life", PROJECT_LIFE, "default life of projects"),
+    ("demand_growth", OTHER_GROWTH, "magnet rows carry their own growth (demand sheet)"),
+    ("mip_gap", V(0.0001, "DEFINITION", "HiGHS relative MIP gap (the product's default)"), ""),
     ("fx_usd_per_aud", AUD_USD, "label: used to convert A$ capex"),
     ("fx_usd_per_eur", EUR_USD, "label: used to convert EUR capex"),
     ("separation_recovery", SEPARATION_RECOVERY, "label: used in processes"),
@@ -321,6 +358,16 @@ CONCENTRATES = {
         "USGS MYB 2022 Table 2, Revda (loparite)",
         "Russian loparite concentrate (Lovozero/Revda), t REO",
     ),
+    "bastnasite_conc_vietnam": (
+        {"La": 29.49, "Ce": 47.56, "Pr": 4.42, "Nd": 15.18, "Sm": 1.24,
+         "Eu": 0.23, "Gd": 0.65, "Tb": 0.12, "Dy": 0.21, "Ho": 0.05, "Er": 0.06,
+         "Yb": 0.05, "Y": 0.7},
+        "S5; ESTIMATE",
+        "ESTIMATE: no Vietnamese distribution in the facts (gap); Vietnam's "
+        "large deposits are light-RE carbonatite/bastnasite, so the Maoniuping "
+        "(Sichuan) bastnaesite profile of S5 Table 2 is used",
+        "Vietnamese bastnasite concentrate (national plan), t REO",
+    ),
 }  # fmt: skip
 
 # element -> separated product; everything else (and the unreported
@@ -379,7 +426,8 @@ PRODUCTS = [
 # ---------------------------------------------------------------------------
 # Facilities. capacity in activity units per year: mining and separation
 # t REO (concentrate mined / fed), metal t metal, magnets t finished magnet.
-# capex = USD per t/yr of new capacity; expansion_cost = capex x CRF.
+# Announced plants and expansions are candidate projects (PROJECTS below):
+# a new plant is a facility with capacity 0 that a project can add to.
 # ---------------------------------------------------------------------------
 
 CN_HARDROCK_MINING = V(
@@ -439,21 +487,6 @@ METAL_CAPEX = V(
     "USD per t/yr metal: no metal-plant capex in the facts; electrolysis "
     "cells are small units (LCM: 55 t/yr per cell, S23), assumed ~$1.6 M "
     "each",
-)
-MAGNET_CAPEX_ANALOG = V(
-    100_000,
-    "S74; DERIVED",
-    "Vulcan Elements ~$1 bn for 10,000 t/yr (S74) used as analog",
-)
-HRE_SEP_CAPEX = V(
-    round(180e6 * AUD_USD.value / 5_000, -2),
-    "S11; DERIVED",
-    "Lynas Malaysian HRE plant A$180 M for 5,000 t/yr feed (S11) x 0.65 USD/AUD",
-)
-BROWNFIELD_SEP_CAPEX = V(
-    round(410e6 / 22_600, -2),
-    "S72; DERIVED",
-    "Energy Fuels Phase 2 $410 M for +5,000 t/yr NdPr = +22,600 t REO feed (S72), used as brownfield separation analog",
 )
 
 
@@ -520,11 +553,9 @@ MINES = [
         capacity=V(2_000, "S1", "Brazil mine production 2025e (ramp-up; "
                    "phase 1 >=5,000 t/yr, S57)"),
         unit_cost=V(5_000, "ESTIMATE", "as southern-China ionic clays"),
-        expansion_max=V(8_000, "S57; DERIVED", "to 10,000 t/yr: phase 1 "
-                        ">=5,000 t/yr, possible doubling by 2030 (S57)"),
-        capex=V(58_100, "S2; ESTIMATE", "$465 M DFC loan to a Brazilian "
-                "ionic-clay producer (S2) taken as the cost of +8,000 t/yr"),
-        status="expanding",
+        later=[(2027, V(5_000, "S57; ESTIMATE", "phase 1 (built, commissioning 2023) at its >=5,000 t/yr "
+                        "REO (S57) from 2027: ESTIMATE of the ramp-up from 2,000 t in 2025 (S1)"))],
+        status="ramping up",
     ),
     dict(
         facility="Mountain Pass mine",
@@ -542,10 +573,6 @@ MINES = [
         capacity=V(29_000, "S1", "Australia mine production 2025e (all "
                    "attributed to Mount Weld)"),
         unit_cost=EXCN_HARDROCK_MINING,
-        expansion_max=V(round(ndpr_feed(12_000, MW_NDPR) - 29_000, -2), "S8; DERIVED", "to 12,000 t/yr NdPr (S8): "
-                        "12,000/(0.2329 x 0.95) = 54,200 t REO minus 29,000"),
-        capex=V(14_700, "S73; DERIVED", "A$570 M expansion (S73) x 0.65 / "
-                "25,200 t/yr"),
         status="expanding",
     ),
     dict(
@@ -555,10 +582,6 @@ MINES = [
         product="monazite_conc_nolans",
         capacity=V(0, "S66", "not built"),
         unit_cost=EXCN_HARDROCK_MINING,
-        expansion_max=V(14_000, "S66; DERIVED", "13,343 t/yr TREO-equivalent "
-                        "products (S66) / 0.95 recovery"),
-        capex=V(24_400, "S67; ESTIMATE", "A$1.05 bn (S67) x 0.65, half "
-                "(ESTIMATE split) on mine + beneficiation, / 14,000 t/yr"),
         status="planned",
     ),
     dict(
@@ -577,6 +600,15 @@ MINES = [
         capacity=V(2_600, "S1", "Russia mine production 2025e"),
         unit_cost=EXCN_HARDROCK_MINING,
     ),
+    dict(
+        facility="Vietnam RE mines (national plan)",
+        country="VNM",
+        owner="Vietnamese state and partners",
+        product="bastnasite_conc_vietnam",
+        capacity=V(150, "S1", "Vietnam mine production 2025e (estimated from China's imports)"),
+        unit_cost=EXCN_HARDROCK_MINING,
+        status="planned expansion",
+    ),
 ]  # fmt: skip
 
 # hard-rock concentrates that can be traded to other separators (Indian
@@ -584,7 +616,7 @@ MINES = [
 TRADED_HARDROCK = [
     "bastnasite_conc_bayan_obo", "bastnasite_conc_sichuan",
     "bastnasite_conc_mountain_pass", "monazite_conc_mount_weld",
-    "monazite_conc_nolans", "loparite_conc_russia",
+    "monazite_conc_nolans", "loparite_conc_russia", "bastnasite_conc_vietnam",
 ]  # fmt: skip
 CLAYS = [
     "ionic_clay_conc_south_china", "ionic_clay_conc_myanmar",
@@ -632,8 +664,6 @@ SEPARATION = [
         feeds=EXCN_CLAYS,
         capacity=V(0, "S11", "first production targeted Apr 2026"),
         unit_cost=EXCN_SEPARATION,
-        expansion_max=V(5_000, "S11", "5,000 t/yr HRE feedstock (LOWREL)"),
-        capex=HRE_SEP_CAPEX,
         status="planned",
     ),
     dict(
@@ -643,10 +673,15 @@ SEPARATION = [
         feeds=["monazite_conc_mount_weld"],
         capacity=V(0, "S73", "not built"),
         unit_cost=EXCN_SEPARATION,
-        expansion_max=V(round(ndpr_feed(1_250, MW_NDPR), -1), "S73; DERIVED", "1,250 t/yr NdPr (S73) / "
-                        "(0.2329 x 0.95)"),
-        capex=V(10_600, "S73; DERIVED", "DoD up to $30 M at 50:50 cost share "
-                "= $60 M (S73) / 5,650 t/yr"),
+        status="planned",
+    ),
+    dict(
+        facility="Lynas Seadrift Texas (HRE)",
+        country="USA",
+        owner="Lynas Rare Earths",
+        feeds=EXCN_CLAYS,
+        capacity=V(0, "S73", "not built; DoD-funded heavy-RE plant (S73)"),
+        unit_cost=EXCN_SEPARATION,
         status="planned",
     ),
     dict(
@@ -668,9 +703,6 @@ SEPARATION = [
                    "/ (0.2329 x 0.95), Mount Weld-type monazite"),
         unit_cost=V(6_500, "S72; DERIVED", "Phase 2 BFS all-in $29.39/kg "
                     "NdPr-eq (S72) x 0.2329 x 0.95"),
-        expansion_max=V(round(ndpr_feed(5_000, MW_NDPR), -2), "S72; DERIVED", "Phase 2 +5,000 t/yr NdPr "
-                        "(S72) / (0.2329 x 0.95)"),
-        capex=BROWNFIELD_SEP_CAPEX,
         status="expanding",
     ),
     dict(
@@ -687,11 +719,10 @@ SEPARATION = [
         facility="Solvay La Rochelle",
         country="FRA",
         owner="Solvay",
-        feeds=["bastnasite_conc_mountain_pass", "loparite_conc_russia"] + EXCN_MONAZITE + EXCN_CLAYS,
+        feeds=["bastnasite_conc_mountain_pass", "loparite_conc_russia"] + EXCN_MONAZITE + EXCN_CLAYS
+        + ["bastnasite_conc_vietnam"],
         capacity=V(500, "S17; ESTIMATE", "'several hundred tonnes' in 2025"),
         unit_cost=EXCN_SEPARATION,
-        expansion_max=V(4_000, "S17", "to ~4,500 t/yr by 2030 (PLAN)"),
-        capex=BROWNFIELD_SEP_CAPEX,
         status="expanding",
     ),
     dict(
@@ -701,8 +732,6 @@ SEPARATION = [
         feeds=EXCN_CLAYS,
         capacity=V(0, "S22", "PLAN from 2026"),
         unit_cost=EXCN_SEPARATION,
-        expansion_max=V(5_000, "S22", "5,000 t/yr HRE concentrate"),
-        capex=HRE_SEP_CAPEX,
         status="planned",
     ),
     dict(
@@ -718,7 +747,7 @@ SEPARATION = [
         facility="Shin-Etsu Hai Phong refinery",
         country="VNM",
         owner="Shin-Etsu Chemical",
-        feeds=EXCN_MONAZITE + EXCN_CLAYS,
+        feeds=EXCN_MONAZITE + EXCN_CLAYS + ["bastnasite_conc_vietnam"],
         capacity=V(1_000, "S20", "~1,000 t/yr RE refining"),
         unit_cost=EXCN_SEPARATION,
     ),
@@ -726,7 +755,7 @@ SEPARATION = [
         facility="Shin-Etsu Takefu refinery",
         country="JPN",
         owner="Shin-Etsu Chemical",
-        feeds=EXCN_MONAZITE + EXCN_CLAYS,
+        feeds=EXCN_MONAZITE + EXCN_CLAYS + ["bastnasite_conc_vietnam"],
         capacity=V(2_000, "S20; DERIVED", "2012: Hai Phong's 1,000 t/yr raised "
                    "Shin-Etsu capacity by 50 % (S20); assumed still in place"),
         unit_cost=EXCN_SEPARATION,
@@ -748,8 +777,15 @@ SEPARATION = [
         capacity=V(0, "S66", "not built"),
         unit_cost=V(4_000, "S66; DERIVED", "DFS A$36.85/kg NdPr net (S66) x "
                     "0.65 x 26.4 % x 0.95 = $6,000/t REO minus mining $2,020"),
-        expansion_max=V(14_000, "S66; DERIVED", "as the Nolans mine"),
-        capex=V(24_400, "S67; ESTIMATE", "other half of A$1.05 bn (S67)"),
+        status="planned",
+    ),
+    dict(
+        facility="Iluka Eneabba refinery",
+        country="AUS",
+        owner="Iluka Resources",
+        feeds=EXCN_MONAZITE + EXCN_CLAYS,
+        capacity=V(0, "S69", "under construction (FID 2022)"),
+        unit_cost=EXCN_SEPARATION,
         status="planned",
     ),
 ]  # fmt: skip
@@ -792,9 +828,6 @@ METAL = [
         capacity=V(300, "S12; ESTIMATE", "NdPr metal in commercial production "
                    "(S12); sized to feed the 1,000 t/yr magnet line"),
         unit_cost=EXCN_METAL,
-        expansion_max=V(2_640, "S14; DERIVED", "metal for the 7,000 t/yr 10X "
-                        "magnet plant (S14) at 0.3775 t/t"),
-        capex=METAL_CAPEX,
         status="expanding",
     ),
     dict(
@@ -805,9 +838,6 @@ METAL = [
         capacity=V(34, "S84; DERIVED", "pilot 40 t NdFeB alloy x 0.302 NdPr "
                    "(=12 t) + 22 t Dy metal (S84)"),
         unit_cost=EXCN_METAL,
-        expansion_max=V(612, "S84; DERIVED", "full plan 1,900 t alloy x 0.302 "
-                        "+ 72 t Dy = 646 t, minus 34"),
-        capex=METAL_CAPEX,
         status="expanding",
     ),
     dict(
@@ -817,8 +847,6 @@ METAL = [
         metals=["ndpr"],
         capacity=V(110, "S23", "2 cells x 55 t/yr Nd/NdPr metal"),
         unit_cost=EXCN_METAL,
-        expansion_max=V(220, "S23", "expandable to 6 cells = 330 t/yr"),
-        capex=METAL_CAPEX,
         status="expanding",
     ),
     dict(
@@ -828,9 +856,6 @@ METAL = [
         metals=["ndpr"],
         capacity=V(0, "S75", "not in production"),
         unit_cost=EXCN_METAL,
-        expansion_max=V(1_812, "S75; DERIVED", "metal for 4,800 t/yr magnets "
-                        "(S75) at 0.3775 t/t"),
-        capex=METAL_CAPEX,
         status="planned",
     ),
 ]  # fmt: skip
@@ -860,9 +885,6 @@ MAGNETS = [
         owner="Daido Steel",
         capacity=V(500, "S85", "~500 t/yr sintered magnets (~2014)"),
         unit_cost=EXCN_MAGNET,
-        expansion_max=V(500, "S85", "building sized for 1,000 t/yr"),
-        capex=V(42_400, "S16; DERIVED", "Neo Narva analog EUR 37.5k per t/yr "
-                "(S16) x 1.13"),
         status="expanding",
     ),
     dict(
@@ -894,8 +916,6 @@ MAGNETS = [
         owner="Neo Performance Materials",
         capacity=V(0, "S86", "opened Sep 2025, production start mid-2026"),
         unit_cost=EXCN_MAGNET,
-        expansion_max=V(5_000, "S16", "2,000 t/yr phase 1, 5,000 t/yr phase 2"),
-        capex=V(42_400, "S16; DERIVED", "EUR 75 M / 2,000 t/yr (S16) x 1.13"),
         status="commissioning",
     ),
     dict(
@@ -905,8 +925,6 @@ MAGNETS = [
         capacity=V(1_000, "S25; S12", "1,000 t/yr initial, first commercial "
                    "magnets Q4 2025"),
         unit_cost=EXCN_MAGNET,
-        expansion_max=V(2_000, "S25", "scalable to 2,000-3,000 t/yr"),
-        capex=MAGNET_CAPEX_ANALOG,
         status="expanding",
     ),
     dict(
@@ -915,9 +933,6 @@ MAGNETS = [
         owner="MP Materials",
         capacity=V(0, "S12", "commissioning 2028"),
         unit_cost=EXCN_MAGNET,
-        expansion_max=V(7_000, "S14; S12; DERIVED", "10,000 t/yr MP total "
-                        "incl. Independence"),
-        capex=MAGNET_CAPEX_ANALOG,
         status="planned",
     ),
     dict(
@@ -927,9 +942,6 @@ MAGNETS = [
         capacity=V(0, "S24; ESTIMATE", "first commercial shipment reported; "
                    "treated as not yet producing in 2025"),
         unit_cost=EXCN_MAGNET,
-        expansion_max=V(2_000, "S24", "2,000 t/yr by 2026"),
-        capex=V(250_000, "S24; DERIVED", ">$500 M / 2,000 t/yr (scope may be "
-                "wider than the sintering line)"),
         status="commissioning",
     ),
     dict(
@@ -946,8 +958,6 @@ MAGNETS = [
         owner="Vulcan Elements",
         capacity=V(0, "S74", "initial operations 2027"),
         unit_cost=EXCN_MAGNET,
-        expansion_max=V(10_000, "S74", "10,000 t/yr NdFeB"),
-        capex=MAGNET_CAPEX_ANALOG,
         status="planned",
     ),
     dict(
@@ -956,17 +966,322 @@ MAGNETS = [
         owner="USA Rare Earth",
         capacity=V(0, "S75", "first batch only"),
         unit_cost=EXCN_MAGNET,
-        expansion_max=V(4_800, "S75", "4,800 t/yr nameplate"),
-        capex=V(83_300, "S75; DERIVED", ">$100 M / 1,200 t/yr initial phase, "
-                "applied to the nameplate (conservative)"),
         status="planned",
     ),
 ]  # fmt: skip
 
 # ---------------------------------------------------------------------------
+# Projects: the announced plants and expansions of the facts file (2, 3, 10b,
+# 10e) as candidates. capacity in the facility's activity unit per year;
+# capex = USD in total (A$ x 0.65, EUR x 1.13); earliest_year as announced
+# (blank = first model year + lead_time); lead_time = years from decision to
+# online; life = setting project_life (20); all_or_nothing = yes for
+# discrete plants, no where capacity comes in small units (electrolysis
+# cells, brownfield debottlenecking, a national mining plan); funder = the
+# public lender or grantor the facts name for the project (its whole capex
+# counts against that funder's budget: the format has one funder per
+# project, see docs/base_case.md); fixed_cost: none sourced (blank = 0).
+# ---------------------------------------------------------------------------
+
+
+def _capex_total(per_t: V, capacity: float, what: str) -> V:
+    """Total capex from a USD per t/yr figure (an analog), rounded to 0.1 M USD."""
+    return V(
+        round(per_t.value * capacity, -5),
+        _join_ids(per_t.source, "DERIVED"),
+        f"{what}: ${per_t.value:,.0f} per t/yr x {capacity:,.0f} t/yr ({per_t.note})",
+    )
+
+
+def _lead(years: int, source: str, note: str) -> V:
+    return V(years, source, f"years from decision to online: {note}")
+
+
+METAL_LEAD = _lead(1, "S23; ESTIMATE", "electrolysis cells are small modular units (LCM: 55 t/yr per cell, S23)")
+SEPARATION_LEAD = _lead(
+    3, "S72; ESTIMATE", "as Energy Fuels Phase 2: bankable study Jan 2026, commissioning Q1 2029 (S72)"
+)
+
+PROJECTS = [
+    # -- mining --------------------------------------------------------------
+    dict(
+        project="Serra Verde phase 2 (doubling)",
+        facility="Serra Verde Pela Ema",
+        capacity=V(5_000, "S57; DERIVED", "possible doubling of phase 1 (>=5,000 t/yr REO) by 2030 (S57)"),
+        capex=V(465e6, "S2; ESTIMATE", "the $465 M DFC loan to a Brazilian ionic-clay producer (Nov 2025, S2; "
+                "Serra Verde is the producing one, S57) taken as the cost of the doubling (no capex in the facts)"),
+        earliest_year=None,
+        lead_time=_lead(2, "S2; S57; ESTIMATE", "loan Nov 2025 (S2), doubling 'by 2030' (S57): online from 2027 at "
+                        "the earliest"),
+        all_or_nothing="yes",
+        funder="DFC",
+        source="S2",
+        note="funder: DFC loan $465 M (S2)",
+    ),
+    dict(
+        project="Mt Weld expansion (Lynas 2025)",
+        facility="Mount Weld and other Australian monazite (aggregate)",
+        capacity=V(round(ndpr_feed(12_000, MW_NDPR) - 29_000, -2), "S8; S5; DERIVED",
+                   "to 12,000 t/yr NdPr (S8): 12,000/(0.2329 x 0.95) = 54,200 t REO minus 29,000"),
+        capex=V(round(570e6 * AUD_USD.value, -5), "S73; DERIVED", "A$570 M forecast at completion (Oct 2023, "
+                "S73) x 0.65 USD/AUD"),
+        earliest_year=None,
+        lead_time=_lead(1, "S73; ESTIMATE", "under construction in Oct 2023 (S73); online from 2026"),
+        all_or_nothing="yes",
+        note="private (Lynas; A$750 M equity raise, S8)",
+    ),
+    dict(
+        project="Nolans mine",
+        facility="Nolans mine",
+        capacity=V(14_000, "S66; DERIVED", "13,343 t/yr TREO-equivalent products (S66) / 0.95 recovery"),
+        capex=V(round(1.05e9 * AUD_USD.value / 2, -5), "S67; ESTIMATE", "A$1.05 bn (S67) x 0.65, half (ESTIMATE "
+                "split) on mine and beneficiation"),
+        earliest_year=None,
+        lead_time=_lead(3, "S67; ESTIMATE", "FID aimed for 2022 (S67) and not taken; integrated mine and refinery, "
+                        "as SEPARATION_LEAD"),
+        all_or_nothing="yes",
+        note="private; no public finance in the facts",
+    ),
+    dict(
+        project="Vietnam national plan, first mines",
+        facility="Vietnam RE mines (national plan)",
+        capacity=V(10_000, "S21; ESTIMATE", "plan: 40,000-80,000 t/yr REO by 2050 (S21); ESTIMATE a quarter of "
+                   "the low end within the horizon"),
+        capex=_capex_total(V(24_400, "S67; ESTIMATE", "Nolans mine analog: half of A$1.05 bn x 0.65 / 14,000 t/yr "
+                             "(S67)"), 10_000, "Nolans mine analog"),
+        earliest_year=V(2030, "S21; ESTIMATE", "a 2050 plan (S21) with no dated first phase: 2030 assumed"),
+        lead_time=_lead(3, "ESTIMATE", "a new mine, as Nolans"),
+        all_or_nothing="no",
+        note="private or state; divisible (a national programme of several mines)",
+    ),
+    # -- separation ----------------------------------------------------------
+    dict(
+        project="Lynas Malaysia HRE plant",
+        facility="Lynas Malaysia new HRE plant",
+        capacity=V(5_000, "S11", "5,000 t/yr HRE feedstock (LOWREL)"),
+        capex=V(round(180e6 * AUD_USD.value, -5), "S11; DERIVED", "A$180 M (S11) x 0.65 USD/AUD"),
+        earliest_year=V(2026, "S11", "first production targeted Apr 2026"),
+        lead_time=_lead(1, "S11", "announced Oct 2025, first production Apr 2026 (S11)"),
+        all_or_nothing="yes",
+        note="private (Lynas)",
+    ),
+    dict(
+        project="Lynas Seadrift LRE plant",
+        facility="Lynas Seadrift Texas (LRE)",
+        capacity=V(round(ndpr_feed(1_250, MW_NDPR), -1), "S73; DERIVED", "1,250 t/yr NdPr (S73) / (0.2329 x 0.95)"),
+        capex=V(60e6, "S73; DERIVED", "DoD up to $30 M at a 50:50 cost share (S73) = $60 M"),
+        earliest_year=None,
+        lead_time=SEPARATION_LEAD,
+        all_or_nothing="yes",
+        funder="DoD",
+        source="S73",
+        note="funder: DoD up to $30 M, 50:50 cost share (S73)",
+    ),
+    dict(
+        project="Lynas Seadrift HRE plant",
+        facility="Lynas Seadrift Texas (HRE)",
+        capacity=V(5_000, "S11; ESTIMATE", "no capacity in the facts: the Lynas Malaysian HRE plant's 5,000 t/yr "
+                   "feed (S11) as analog"),
+        capex=V(258e6, "S73; ESTIMATE", "the ~US$258 M US contribution allocated in 2023 (S73) taken as the capex"),
+        earliest_year=None,
+        lead_time=SEPARATION_LEAD,
+        all_or_nothing="yes",
+        funder="DoD",
+        source="S73",
+        note="funder: DoD $120 M contract (2022), ~$258 M US contribution (2023) (S73)",
+    ),
+    dict(
+        project="Energy Fuels White Mesa Phase 2",
+        facility="Energy Fuels White Mesa",
+        capacity=V(round(ndpr_feed(5_000, MW_NDPR), -2), "S72; S5; DERIVED", "Phase 2 +5,000 t/yr NdPr (S72) / "
+                   "(0.2329 x 0.95)"),
+        capex=V(410e6, "S72", "bankable feasibility study, Jan 2026"),
+        earliest_year=V(2029, "S72", "commissioning Q1 2029"),
+        lead_time=_lead(3, "S72", "BFS Jan 2026, commissioning Q1 2029"),
+        all_or_nothing="yes",
+        note="private (Energy Fuels)",
+    ),
+    dict(
+        project="Solvay La Rochelle expansion",
+        facility="Solvay La Rochelle",
+        capacity=V(4_000, "S17", "to ~4,500 t/yr by 2030 (PLAN); 'could reach 2,000-5,000 t'"),
+        capex=_capex_total(V(round(410e6 / 22_600, -2), "S72; ESTIMATE", "Energy Fuels Phase 2 $410 M for "
+                             "+22,600 t/yr REO feed (S72) as brownfield separation analog"), 4_000,
+                           "no capex in the facts"),
+        earliest_year=None,
+        lead_time=_lead(2, "S17; ESTIMATE", "brownfield, target by 2030 (S17)"),
+        all_or_nothing="no",
+        note="private; divisible (brownfield, 'could reach 2,000-5,000 t', S17)",
+    ),
+    dict(
+        project="Carester Caremag",
+        facility="Carester Caremag (Lacq)",
+        capacity=V(5_000, "S22", "5,000 t/yr HRE concentrate"),
+        capex=_capex_total(V(round(180e6 * AUD_USD.value / 5_000, -2), "S11; ESTIMATE", "Lynas Malaysian HRE "
+                             "plant A$180 M x 0.65 / 5,000 t/yr (S11) as analog"), 5_000, "no capex in the facts"),
+        earliest_year=V(2026, "S22", "PLAN from 2026"),
+        lead_time=_lead(1, "S22; ESTIMATE", "planned from 2026 (S22)"),
+        all_or_nothing="yes",
+        note="private; no public finance in the facts",
+    ),
+    dict(
+        project="Nolans refinery",
+        facility="Nolans refinery",
+        capacity=V(14_000, "S66; DERIVED", "as the Nolans mine"),
+        capex=V(round(1.05e9 * AUD_USD.value / 2, -5), "S67; ESTIMATE", "other half of A$1.05 bn (S67) x 0.65"),
+        earliest_year=None,
+        lead_time=_lead(3, "S67; ESTIMATE", "as the Nolans mine"),
+        all_or_nothing="yes",
+        note="private; no public finance in the facts",
+    ),
+    dict(
+        project="Iluka Eneabba refinery",
+        facility="Iluka Eneabba refinery",
+        capacity=V(round(17_500 / SEPARATION_RECOVERY.value, -2), "S69; DERIVED", "17,500 t/yr REO products "
+                   "(S69) / 0.95 recovery = t REO fed"),
+        capex=V(round(1.75e9 * AUD_USD.value, -5), "S69; DERIVED", "A$1.7-1.8 bn after the 2024 cost blow-out "
+                "(S69), midpoint x 0.65 USD/AUD"),
+        earliest_year=None,
+        lead_time=_lead(2, "S69; ESTIMATE", "FID 2022, cost blow-out 2024 (S69), no start date in the facts"),
+        all_or_nothing="yes",
+        note="private in the facts (no public finance named); feed: Australian monazite and ex-China clays "
+        "(own feed not in the facts)",
+    ),
+    # -- metal ---------------------------------------------------------------
+    dict(
+        project="MP Independence metal expansion",
+        facility="MP Materials Independence metal (Fort Worth)",
+        capacity=V(2_640, "S14; DERIVED", "metal for the 7,000 t/yr 10X magnet plant (S14) at 0.3775 t/t"),
+        capex=_capex_total(METAL_CAPEX, 2_640, "no metal capex in the facts"),
+        earliest_year=None,
+        lead_time=METAL_LEAD,
+        all_or_nothing="no",
+        note="private; divisible (electrolysis cells)",
+    ),
+    dict(
+        project="KSM Metals full plan",
+        facility="KSM Metals Ochang",
+        capacity=V(612, "S84; DERIVED", "full plan 1,900 t alloy x 0.302 + 72 t Dy = 646 t, minus 34 t pilot"),
+        capex=_capex_total(METAL_CAPEX, 612, "no metal capex in the facts"),
+        earliest_year=None,
+        lead_time=METAL_LEAD,
+        all_or_nothing="no",
+        note="private; divisible (electrolysis cells)",
+    ),
+    dict(
+        project="Less Common Metals to 6 cells",
+        facility="Less Common Metals Ellesmere Port",
+        capacity=V(220, "S23", "expandable from 2 to 6 cells = 330 t/yr"),
+        capex=_capex_total(METAL_CAPEX, 220, "no metal capex in the facts"),
+        earliest_year=None,
+        lead_time=METAL_LEAD,
+        all_or_nothing="no",
+        note="private; divisible (electrolysis cells)",
+    ),
+    dict(
+        project="USA Rare Earth Stillwater metal",
+        facility="USA Rare Earth Stillwater metal",
+        capacity=V(1_812, "S75; DERIVED", "metal for 4,800 t/yr magnets (S75) at 0.3775 t/t"),
+        capex=_capex_total(METAL_CAPEX, 1_812, "no metal capex in the facts"),
+        earliest_year=None,
+        lead_time=METAL_LEAD,
+        all_or_nothing="no",
+        note="private; divisible (electrolysis cells)",
+    ),
+    # -- magnets -------------------------------------------------------------
+    dict(
+        project="Daido Nakatsugawa to 1,000 t",
+        facility="Intermetallics Japan Nakatsugawa",
+        capacity=V(500, "S85", "building sized for 1,000 t/yr"),
+        capex=_capex_total(V(round(37_500 * EUR_USD.value, -2), "S16; ESTIMATE", "Neo Narva EUR 75 M / "
+                             "2,000 t/yr (S16) x 1.13 as analog"), 500, "no capex in the facts"),
+        earliest_year=None,
+        lead_time=_lead(1, "S85; ESTIMATE", "the building already exists (S85)"),
+        all_or_nothing="yes",
+        note="private (Daido Steel)",
+    ),
+    dict(
+        project="Neo Narva phases 1-2",
+        facility="Neo Magnequench Narva",
+        capacity=V(5_000, "S16", "2,000 t/yr phase 1 (opened Sep 2025, ~EUR 75 M), 5,000 t/yr with phase 2 (PLAN)"),
+        capex=_capex_total(V(round(37_500 * EUR_USD.value, -2), "S16; DERIVED", "phase 1 EUR 75 M / 2,000 t/yr "
+                             "(S16) x 1.13, for both phases (phase-2 capex not in the facts)"), 5_000,
+                           "phase 1's cost per t"),
+        earliest_year=V(2026, "S86", "plant opened Sep 2025, production start mid-2026"),
+        lead_time=_lead(1, "S86", "opened Sep 2025, production mid-2026"),
+        all_or_nothing="no",
+        note="private (Neo Performance Materials); divisible, so that phase 2 never comes without phase 1 "
+        "(40 % = phase 1, whose capex is sunk in reality)",
+    ),
+    dict(
+        project="MP Independence to 3,000 t",
+        facility="MP Materials Independence magnets (Fort Worth)",
+        capacity=V(2_000, "S25", "1,000 t/yr initial, scalable to 2,000-3,000 t/yr"),
+        capex=_capex_total(V(100_000, "S74; ESTIMATE", "Vulcan Elements ~$1 bn for 10,000 t/yr (S74) as analog"),
+                           2_000, "no capex in the facts"),
+        earliest_year=None,
+        lead_time=_lead(1, "S25; ESTIMATE", "scaling up an operating plant"),
+        all_or_nothing="yes",
+        note="private (MP Materials)",
+    ),
+    dict(
+        project="MP 10X Northlake",
+        facility="MP Materials 10X Northlake",
+        capacity=V(7_000, "S14; S12; DERIVED", "10,000 t/yr MP total incl. Independence's 3,000"),
+        capex=_capex_total(V(100_000, "S74; ESTIMATE", "Vulcan Elements ~$1 bn for 10,000 t/yr (S74) as analog"),
+                           7_000, "no capex in the facts"),
+        earliest_year=V(2028, "S12", "commissioning 2028 (PLAN)"),
+        lead_time=_lead(3, "S14; S12", "DoD deal Jul 2025 (S14), commissioning 2028 (S12)"),
+        all_or_nothing="yes",
+        funder="DoD",
+        source="S14",
+        note="funder: DoD $400 M preferred equity, 10-year offtake and EBITDA floor; $1 bn bank financing (S14)",
+    ),
+    dict(
+        project="e-VAC Sumter",
+        facility="e-VAC Magnetics Sumter",
+        capacity=V(2_000, "S24", "2,000 t/yr by 2026"),
+        capex=V(500e6, "S24", ">$500 M investment (scope may be wider than the sintering line)"),
+        earliest_year=V(2026, "S24", "2,000 t/yr by 2026 (PLAN); first commercial shipment reported"),
+        lead_time=_lead(1, "S24", "first shipment reported in 2025"),
+        all_or_nothing="yes",
+        funder="DoD",
+        source="S24",
+        note="funder: DoD $94.1 M (plus a $111.9 M 48C tax credit) (S24); built in 2025, capex sunk in reality",
+    ),
+    dict(
+        project="Vulcan Elements Benson",
+        facility="Vulcan Elements Benson",
+        capacity=V(10_000, "S74", "10,000 t/yr NdFeB"),
+        capex=V(1e9, "S74", "~$1 bn"),
+        earliest_year=V(2027, "S74", "initial operations 2027"),
+        lead_time=_lead(2, "S74", "financing Nov 2025, initial operations 2027"),
+        all_or_nothing="yes",
+        funder="DoD",
+        source="S74",
+        note="funder: Office of Strategic Capital (DoD) $620 M loan, plus $50 M CHIPS and $550 M private (S74)",
+    ),
+    dict(
+        project="USA Rare Earth Stillwater magnets",
+        facility="USA Rare Earth Stillwater magnets",
+        capacity=V(4_800, "S75", "1,200 t/yr initial, 4,800 t/yr nameplate"),
+        capex=_capex_total(V(83_300, "S75; ESTIMATE", ">$100 M / 1,200 t/yr initial phase (S75), applied to the "
+                             "nameplate (conservative: S75 also implies >$21k per t/yr on the nameplate)"), 4_800,
+                           "phase 1's cost per t"),
+        earliest_year=None,
+        lead_time=_lead(1, "S75; ESTIMATE", "first batch of magnets produced (S75)"),
+        all_or_nothing="no",
+        note="private (USA Rare Earth); divisible, so that later phases never come without the first "
+        "(25 % = the 1,200 t/yr initial phase)",
+    ),
+]  # fmt: skip
+
+# ---------------------------------------------------------------------------
 # Demand (t/yr, 2025). Oxide rows = non-magnet uses (catalysts, glass,
-# polishing, batteries, ceramics, phosphors) plus US stockpile purchases; the
-# NdFeB chain is modelled, so oxide needed by magnet makers is NOT included.
+# polishing, batteries, ceramics, phosphors); the NdFeB chain is modelled, so
+# oxide needed by magnet makers is NOT included. US National Defense
+# Stockpile purchases are stockpiles (STOCKPILES), not demand. Magnet rows
+# grow at MAGNET_GROWTH (IEA), the others at the demand_growth setting (0).
 # ---------------------------------------------------------------------------
 
 US_CONS = 9_010  # t REO, US apparent consumption compounds & metals 2024 [S1]
@@ -975,14 +1290,14 @@ JP_AUTOCAT = 4_750  # S34 midpoint of 4,500-5,000 t REO
 JP_REST = JP_NONMAG - JP_AUTOCAT  # 7,900 t REO
 
 DEMAND = [
-    ("USA", "ndfeb_magnet", V(7_000 + 450, "S25; S1", "US magnet demand ~7,000 t/yr "
-     "(S25) + NDS FY2025 450 t NdFeB block (S1); cf. 7,446 t imported from "
-     "China in 2024 (S26)"), None),
-    ("USA", "ndpr_oxide", V(round(0.05 * US_CONS + 300, -1), "S1; ESTIMATE", "5 % of 9,010 t REO "
-     "(2024 consumption, S1) for glass/ceramics/catalysts = 450 + NDS 300 t"),
+    ("USA", "ndfeb_magnet", V(7_000, "S25; S26", "US magnet demand ~7,000 t/yr "
+     "(S25); cf. 7,446 t imported from China in 2024 (S26); the NDS's 450 t "
+     "block is a stockpile"), None),
+    ("USA", "ndpr_oxide", V(round(0.05 * US_CONS, -1), "S1; ESTIMATE", "5 % of 9,010 t REO "
+     "(2024 consumption, S1) for glass/ceramics/catalysts; the NDS's 300 t is a stockpile"),
      None),
-    ("USA", "la_oxide", V(round(0.50 * US_CONS + 1_100, -1), "S1; S53; ESTIMATE", "50 % of 9,010 t "
-     "(FCC catalysts, the leading US use, are La-rich: S1, S53) + NDS 1,100 t"),
+    ("USA", "la_oxide", V(round(0.50 * US_CONS, -1), "S1; S53; ESTIMATE", "50 % of 9,010 t "
+     "(FCC catalysts, the leading US use, are La-rich: S1, S53); the NDS's 1,100 t is a stockpile"),
      None),
     ("USA", "ce_oxide", V(round(0.35 * US_CONS, -1), "S1; S53; ESTIMATE", "35 % of 9,010 t "
      "(autocatalysts, polishing, glass)"), None),
@@ -1038,6 +1353,23 @@ US_TARIFFS_ON_CHINA = [
     ("dy_metal", 0.25, "S1; S41", "RE metals 5 % MFN (S1) + 20 % IEEPA"),
     ("tb_metal", 0.25, "S1; S41", "RE metals 5 % MFN (S1) + 20 % IEEPA"),
 ]  # fmt: skip
+# From 2026 (policy as scheduled in the facts, kept to 2035): Section 301 on
+# Chinese permanent magnets 0 -> 25 % from 1 Jan 2026 [S40]; IEEPA cut from
+# 20 % to 10 % on 10 Nov 2025 [S39]; reciprocal 10 % held (until 10 Nov 2026,
+# later unknown: kept) [S39]. Rows with year 2026 replace the 2025 rows.
+IEEPA_2026 = 0.10  # S39
+US_TARIFFS_ON_CHINA_2026 = [
+    ("ndfeb_magnet", 0.471, "S41; S40; S39", "2.1 % MFN (S41) + 25 % Section 301 from 1 Jan 2026 (S40) + "
+     "10 % IEEPA after the 10 Nov 2025 cut + 10 % reciprocal (S39)"),
+    *[(p, IEEPA_2026, "S1; S39", "oxides MFN free (S1) + 10 % IEEPA after the 10 Nov 2025 cut (S39)")
+      for p in ("ndpr_oxide", "dy_oxide", "tb_oxide", "la_oxide", "y_oxide", "eu_oxide", "other_reo")],
+    ("ce_oxide", 0.155, "S1; S39", "Ce compounds 5.5 % MFN (S1) + 10 % IEEPA (S39)"),
+    *[(p, 0.15, "S1; S39", "RE metals 5 % MFN (S1) + 10 % IEEPA (S39)")
+      for p in ("ndpr_metal", "dy_metal", "tb_metal")],
+]  # fmt: skip
+TARIFF_YEAR_2026 = V(
+    2026, "S40; S39", "Section 301 on magnets from 1 Jan 2026 (S40); IEEPA at 10 % from 10 Nov 2025 (S39)"
+)
 # China's licensing (Ann. No. 18, 4 Apr 2025) is not a ban: licences were
 # granted and exports resumed (S28). Rows are written with allowed = yes so
 # that a user can switch them to "no" for an export-ban scenario.
@@ -1071,12 +1403,212 @@ LANES = (
         for p, t, src, note in US_TARIFFS_ON_CHINA
     ]
     + [
+        dict(frm="CHN", to="USA", product=p, year=TARIFF_YEAR_2026,
+             tariff=V(t, src, note), note="US tariff on Chinese origin from 2026")
+        for p, t, src, note in US_TARIFFS_ON_CHINA_2026
+    ]
+    + [
         dict(frm="CHN", to="*", product=p, allowed="yes", source="S37; S38; S39",
              note=f"export licence required since 4 Apr 2025 ({what}; Ann. 18); "
                   "licensed, not banned - set to no for a ban scenario")
         for p, what in CHINA_LICENSED
     ]
 )  # fmt: skip
+
+# ---------------------------------------------------------------------------
+# Stockpiles (facts section 8). Cover (min_days) is in days of the country's
+# demand row for the product in each year (SPEC). Initial stocks: the facts
+# have no holdings (JOGMEC volumes are secret, US NDS rare-earth tonnage is a
+# gap), so every stock starts at 0 and is bought in 2025.
+# ---------------------------------------------------------------------------
+
+HOLDING_SHARE = 0.02  # of the 2025 product value per year, see _holding
+
+
+def _holding(product: str) -> V:
+    value = {p: v for p, _, v, _ in PRODUCTS}[product]
+    return V(
+        round(HOLDING_SHARE * value.value),
+        _join_ids(value.source, "ESTIMATE"),
+        f"2 % of the 2025 value ${value.value:,.0f}/t per year for warehousing, insurance and security "
+        "(ESTIMATE: no storage cost in the facts; the cost of the money tied up is already in the discounting)",
+    )
+
+
+def _demand_of(country: str, product: str) -> float:
+    return next(q.value for c, p, q, _ in DEMAND if (c, p) == (country, product))
+
+
+def _nds_days(product: str, tonnes: float) -> V:
+    quantity = _demand_of("USA", product)
+    return V(
+        round(tonnes / quantity * 365, 1),
+        "S1; DERIVED",
+        f"NDS FY2025 potential acquisition of {tonnes:,.0f} t (S1) as days of the 2025 US demand row "
+        f"({quantity:,.0f} t/yr): {tonnes:,.0f} / {quantity:,.0f} x 365",
+    )
+
+
+def _nds_max(product: str, tonnes: float) -> V:
+    """The largest stock the acquisition plan asks for over the horizon: the cover in the last year, in t."""
+    days = _nds_days(product, tonnes)
+    growth = MAGNET_GROWTH.value if product == "ndfeb_magnet" else OTHER_GROWTH.value
+    last = _demand_of("USA", product) * (1 + growth) ** (LAST_YEAR - FIRST_YEAR)
+    return V(
+        math.ceil(days.value / 365 * last * 10) / 10,
+        "S1; S36; DERIVED; ESTIMATE",
+        f"the NDS is a defence stockpile that buys to its plan, not a trader: its ceiling is the largest cover "
+        f"the plan asks for, {days.value} days of the {LAST_YEAR} demand ({last:,.0f} t/yr); without a ceiling "
+        "the plan, which foresees every tariff, cap and ban, would use it as a commercial warehouse "
+        "(no figure in the facts, S36)",
+    )
+
+
+JOGMEC_DAYS = 60  # S35: "generally 60 days of consumption" (2020 strategy)
+JOGMEC_MAX_DAYS = 180  # S35: "up to ~180 days for high-risk metals"
+MAGNET_METAL_PER_T = {"ndpr": MAGNET_ND_PR, "dy": MAGNET_DY, "tb": MAGNET_TB}
+
+
+def _jogmec_days(element: str) -> V:
+    """60 days of Japan's whole use of the oxide (magnets through the recipe + the oxide row), in days of the row."""
+    row = _demand_of("JPN", f"{element}_oxide")
+    metal_per_magnet = round(MAGNET_METAL_PER_T[element].value / MAGNET_YIELD.value, 6)
+    in_magnets = _demand_of("JPN", "ndfeb_magnet") * metal_per_magnet * OXIDE_PER_METAL[element].value
+    days = JOGMEC_DAYS * (row + in_magnets) / row
+    return V(
+        round(days, 1),
+        "S35; S29; DERIVED",
+        f"JOGMEC target 60 days of consumption (S35) of Japan's whole use in 2025: "
+        f"{in_magnets:,.0f} t oxide in 12,400 t of magnets (recipe) + {row:,.0f} t non-magnet row; "
+        f"expressed in days of the row: 60 x {row + in_magnets:,.0f} / {row:,.0f}",
+    )
+
+
+def _jogmec_max(element: str) -> V:
+    """180 days of the same whole use (S35: up to ~180 days for high-risk metals), in t."""
+    days = _jogmec_days(element)
+    row = _demand_of("JPN", f"{element}_oxide")
+    return V(
+        round(row * days.value / 365 * JOGMEC_MAX_DAYS / JOGMEC_DAYS, 1),
+        "S35; DERIVED",
+        f"up to ~180 days of consumption for high-risk metals (S35): 3 x the 60-day cover, "
+        f"{row:,.0f} t/yr x {days.value} days / 365 x 3",
+    )
+
+
+ZERO_INITIAL_NDS = V(
+    0,
+    "S36; ESTIMATE",
+    "NDS rare-earth holdings are a gap in the facts (S36: $912.3 M of "
+    "materials, no tonnage by material): 0, the stock is bought from 2025",
+)
+ZERO_INITIAL_JOGMEC = V(0, "S35; ESTIMATE", "JOGMEC volumes are secret (S35): 0, the stock is bought from 2025")
+
+STOCKPILES = [
+    dict(country="USA", product="ndfeb_magnet", initial=ZERO_INITIAL_NDS, min_days=_nds_days("ndfeb_magnet", 450),
+         max=_nds_max("ndfeb_magnet", 450),
+         holding_cost=_holding("ndfeb_magnet"), source="S1; S36",
+         note="US National Defense Stockpile: NdFeB magnet block"),
+    dict(country="USA", product="ndpr_oxide", initial=ZERO_INITIAL_NDS, min_days=_nds_days("ndpr_oxide", 300),
+         max=_nds_max("ndpr_oxide", 300),
+         holding_cost=_holding("ndpr_oxide"), source="S1; S36",
+         note="US National Defense Stockpile: NdPr oxide"),
+    dict(country="USA", product="la_oxide", initial=ZERO_INITIAL_NDS, min_days=_nds_days("la_oxide", 1_100),
+         max=_nds_max("la_oxide", 1_100),
+         holding_cost=_holding("la_oxide"), source="S1; S36",
+         note="US National Defense Stockpile: lanthanum"),
+    *[
+        dict(country="JPN", product=f"{e}_oxide", initial=ZERO_INITIAL_JOGMEC, min_days=_jogmec_days(e),
+             max=_jogmec_max(e), holding_cost=_holding(f"{e}_oxide"), source="S35",
+             note="JOGMEC national stockpile (60-day target; magnet rare earths assumed, holdings secret)")
+        for e in ("ndpr", "dy", "tb")
+    ],
+]  # fmt: skip
+
+# ---------------------------------------------------------------------------
+# Budgets: capex each public funder can commit per decision year (facts 2,
+# 3, 5b, 10b). Only DoD and DFC have figures; EXIM, JOGMEC and JBIC are named
+# by the framework but have no rare-earth figure in the facts, and no project
+# of the facts names them (their rows are there for users to assign projects).
+# ---------------------------------------------------------------------------
+
+DFC_LOAN = 465e6  # S2
+DOD_2025 = 94.1e6 + 30e6 + 258e6 + 400e6 + 620e6
+DOD_RUN_RATE = 400e6 + 150e6 + 620e6
+NO_FIGURE = V(
+    DFC_LOAN,
+    "S2; ESTIMATE",
+    "no rare-earth figure in the facts: the one sourced public loan of this "
+    "kind, DFC's $465 M (S2), as the order of one deal a year",
+)
+
+BUDGETS = [
+    dict(funder="DoD", year=None, budget=V(DOD_2025, "S24; S73; S14; S74; DERIVED", "DoD money named in the facts "
+         "for this case's projects not yet online: e-VAC $94.1 M (S24), Lynas Seadrift $30 M LRE + ~$258 M HRE "
+         "(S73), MP $400 M preferred (S14), Office of Strategic Capital $620 M loan to Vulcan (S74)"),
+         note="2025 (decisions taken before 2025 count in 2025)"),
+    dict(funder="DoD", year=V(2026, "ESTIMATE", "from 2026"), budget=V(DOD_RUN_RATE, "S14; S74; ESTIMATE",
+         "new DoD rare-earth commitments of 2025 as a yearly run-rate: MP $400 M preferred + $150 M HRE loan "
+         "(Jul 2025, S14), OSC $620 M (Nov 2025, S74); no multi-year budget in the facts"),
+         note="2026 on"),
+    dict(funder="DFC", year=None, budget=V(DFC_LOAN, "S2", "$465 M loan to a Brazilian ionic-clay producer, "
+         "Nov 2025"), note="2025"),
+    dict(funder="DFC", year=V(2026, "ESTIMATE", "from 2026"), budget=V(DFC_LOAN, "S2; ESTIMATE", "2025's $465 M "
+         "(S2) as a yearly run-rate; no multi-year budget in the facts"), note="2026 on"),
+    dict(funder="EXIM", year=None, budget=NO_FIGURE, note="US Export-Import Bank; no project in the facts"),
+    dict(funder="JOGMEC", year=None, budget=NO_FIGURE, note="Japan Organization for Metals and Energy Security; "
+         "no project in the facts"),
+    dict(funder="JBIC", year=None, budget=NO_FIGURE, note="Japan Bank for International Cooperation; no project "
+         "in the facts"),
+]  # fmt: skip
+
+# ---------------------------------------------------------------------------
+# Variants: the base case (today's policy) and example workbooks built from
+# the same tables, each a small change written as rows of the input format.
+# ---------------------------------------------------------------------------
+
+BAN_PRODUCTS = ["dy_oxide", "tb_oxide", "dy_metal", "tb_metal", "ndfeb_magnet"]
+BAN_FROM, BAN_UNTIL = 2027, 2028
+CAP_FROM = 2028
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    path: Path
+    case_name: str
+    description: str
+    ban: bool = False  # Chinese Dy/Tb exports banned BAN_FROM..BAN_UNTIL, stocks released then
+    cap: float | None = None  # any-stage cap on every demand row from CAP_FROM
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        Variant("base_case", DEFAULT_OUTPUT, "base_case_2025_2035", "today's policy, 2025-2035"),
+        Variant(
+            "dy_tb_ban_2027",
+            HERE / "examples" / "dy_tb_ban_2027.xlsx",
+            "dy_tb_ban_2027",
+            "base case + Chinese exports of Dy, Tb and NdFeB magnets banned in 2027-2028, stocks released then",
+            ban=True,
+        ),
+        Variant(
+            "cap50_from_2028",
+            HERE / "examples" / "cap50_from_2028.xlsx",
+            "cap50_from_2028",
+            "base case + at most 50 % China exposure (any stage) on every demand row from 2028",
+            cap=0.5,
+        ),
+        Variant(
+            "cap20_from_2028",
+            HERE / "examples" / "cap20_from_2028.xlsx",
+            "cap20_from_2028",
+            "base case + at most 20 % China exposure (any stage) on every demand row from 2028",
+            cap=0.2,
+        ),
+    )
+}
 
 # ---------------------------------------------------------------------------
 # Derived tables
@@ -1175,30 +1707,17 @@ def build_facilities() -> tuple[list[Row], list[Row]]:
     fp_rows: list[Row] = []
 
     def add(spec: dict, stage: str, processes: list[str]):
-        exp = spec.get("expansion_max")
-        capex = spec.get("capex")
-        exp_cost = None
-        if capex is not None:
-            exp_cost = V(
-                round(capex.value * CRF),
-                _join_ids(capex.source, "DERIVED"),
-                f"capex ${capex.value:,.0f} per t/yr x CRF {CRF:.5f} (8 %, 20 y): {capex.note}",
-            )
-        fac_rows.append(
-            dict(
-                facility=spec["facility"],
-                country=spec["country"],
-                capacity=spec["capacity"],
-                restricted=None,
-                expansion_max=exp if exp is not None else V(0, "DEFINITION", "none"),
-                expansion_cost=exp_cost,
-                status=spec.get("status", "operating"),
-                owner=spec.get("owner"),
-                stage=stage,
-                capex_per_t=capex,
-                note=spec["capacity"].note,
-            )
+        base = dict(
+            facility=spec["facility"],
+            country=spec["country"],
+            restricted=None,
+            status=spec.get("status", "operating"),
+            owner=spec.get("owner"),
+            stage=stage,
         )
+        fac_rows.append(dict(base, capacity=spec["capacity"], year=None, note=spec["capacity"].note))
+        for year, capacity in spec.get("later", ()):
+            fac_rows.append(dict(base, capacity=capacity, year=year, note=capacity.note))
         for p in processes:
             fp_rows.append(dict(facility=spec["facility"], process=p,
                                 unit_cost=spec["unit_cost"]))  # fmt: skip
@@ -1212,6 +1731,85 @@ def build_facilities() -> tuple[list[Row], list[Row]]:
     for s in MAGNETS:
         add(s, "magnet", [MAGNET_PROCESS])
     return fac_rows, fp_rows
+
+
+FACILITY_SPECS = {
+    spec["facility"]: (stage, spec)
+    for stage, specs in (("mining", MINES), ("separation", SEPARATION), ("metal", METAL), ("magnet", MAGNETS))
+    for spec in specs
+}
+
+
+def build_projects() -> list[Row]:
+    rows = []
+    for spec in PROJECTS:
+        stage, facility = FACILITY_SPECS[spec["facility"]]
+        capex, capacity = spec["capex"], spec["capacity"]
+        rows.append(
+            dict(
+                project=spec["project"],
+                facility=spec["facility"],
+                capacity=capacity,
+                capex=capex,
+                earliest_year=spec["earliest_year"],
+                lead_time=spec["lead_time"],
+                life=None,
+                all_or_nothing=spec["all_or_nothing"],
+                funder=spec.get("funder"),
+                fixed_cost=None,
+                stage=stage,
+                country=facility["country"],
+                capex_per_t=V(
+                    round(capex.value / capacity.value),
+                    _join_ids(capex.source, capacity.source, "DERIVED"),
+                    "capex / capacity, for comparison (USD per unit of annual capacity)",
+                ),
+                note=spec["note"],
+                source=spec.get("source"),
+            )
+        )
+    return rows
+
+
+def build_budgets() -> list[Row]:
+    return [dict(b) for b in BUDGETS]
+
+
+def build_stockpiles() -> list[Row]:
+    return [dict(dict(initial_exposed=None, max=None, from_year=None), **s) for s in STOCKPILES]
+
+
+def build_years(variant: Variant) -> list[Row]:
+    rows = []
+    for year in YEARS:
+        released = variant.ban and BAN_FROM <= year <= BAN_UNTIL
+        rows.append(
+            dict(
+                year=year,
+                stock_release="yes" if released else None,
+                note="Chinese Dy/Tb export ban: stockpiles may be drawn below their cover" if released else None,
+            )
+        )
+    return rows
+
+
+def build_exposure_caps(variant: Variant) -> list[Row]:
+    if variant.cap is None:
+        return []
+    return [
+        dict(
+            country="*",
+            product="*",
+            stage="any",
+            max_share=V(
+                variant.cap,
+                "SCENARIO",
+                f"at most {variant.cap:.0%} of every demand row exposed to China at any stage, from {CAP_FROM}",
+            ),
+            year=CAP_FROM,
+            note=f"cap from {CAP_FROM}; no cap before (the key has no row yet)",
+        )
+    ]
 
 
 def build_products() -> list[Row]:
@@ -1230,7 +1828,7 @@ def build_products() -> list[Row]:
     return rows
 
 
-def build_lanes() -> list[Row]:
+def build_lanes(variant: Variant) -> list[Row]:
     rows = []
     for lane in LANES:
         rows.append(
@@ -1240,20 +1838,48 @@ def build_lanes() -> list[Row]:
                 tariff=lane.get("tariff"),
                 allowed=lane.get("allowed"),
                 max_flow=None,
+                year=lane.get("year"),
                 note=lane.get("note"),
                 source=lane.get("source"),
             )
         )
+    if variant.ban:
+        for product in BAN_PRODUCTS:
+            for year, allowed, note in (
+                (
+                    BAN_FROM,
+                    "no",
+                    f"SCENARIO: Chinese exports of {product} banned {BAN_FROM}-{BAN_UNTIL} "
+                    "(Ann. 18 licensing turned into a ban, S37)",
+                ),
+                (BAN_UNTIL + 1, "yes", f"SCENARIO: ban lifted from {BAN_UNTIL + 1}"),
+            ):
+                rows.append(
+                    {"from": "CHN", "to": "*", "product": product, "transport_cost": None, "tariff": None,
+                     "allowed": allowed, "max_flow": None, "year": year, "note": note, "source": "S37; SCENARIO"}
+                )  # fmt: skip
     return rows
 
 
 def build_demand() -> list[Row]:
-    return [dict(country=c, product=p, quantity=q, unmet_penalty=pen, note=q.note) for c, p, q, pen in DEMAND]
+    return [
+        dict(
+            country=c,
+            product=p,
+            quantity=q,
+            unmet_penalty=pen,
+            growth=MAGNET_GROWTH if p == "ndfeb_magnet" else None,
+            note=q.note,
+        )
+        for c, p, q, pen in DEMAND
+    ]
 
 
-def build_settings() -> list[Row]:
+def build_settings(variant: Variant) -> list[Row]:
     rows = []
     for key, value, note in SETTINGS:
+        if key == "case_name":
+            value, note = variant.case_name, variant.description
         if isinstance(value, V):
             note = "; ".join(x for x in (value.note, note) if x)
         rows.append(dict(setting=key, value=value, note=note))
@@ -1266,44 +1892,49 @@ def build_settings() -> list[Row]:
 
 SHEET_COLUMNS = {
     "settings": ["setting", "value", "note", "source"],
+    "years": ["year", "stock_release", "note"],
     "countries": ["country", "name", "restricted", "group", "note", "source"],
     "products": ["product", "unit", "value", "surplus_price", "description", "source"],
     "processes": ["process", "stage", "product", "coefficient", "source"],
     "facilities": [
-        "facility", "country", "capacity", "restricted", "expansion_max",
-        "expansion_cost", "status", "owner", "stage", "capex_per_t", "note", "source",
+        "facility", "country", "capacity", "restricted", "status", "owner", "stage", "year", "note", "source",
     ],
     "facility_processes": ["facility", "process", "unit_cost", "source"],
     "lanes": [
         "from", "to", "product", "transport_cost", "tariff", "allowed",
-        "max_flow", "note", "source",
+        "max_flow", "year", "note", "source",
     ],
-    "demand": ["country", "product", "quantity", "unmet_penalty", "note", "source"],
-    "exposure_caps": ["country", "product", "stage", "max_share"],
+    "demand": ["country", "product", "quantity", "unmet_penalty", "growth", "note", "source"],
+    "exposure_caps": ["country", "product", "stage", "max_share", "year", "note", "source"],
+    "projects": [
+        "project", "facility", "capacity", "capex", "earliest_year", "lead_time", "life",
+        "all_or_nothing", "funder", "fixed_cost", "stage", "country", "capex_per_t", "note", "source",
+    ],
+    "budgets": ["funder", "budget", "year", "note", "source"],
+    "stockpiles": [
+        "country", "product", "initial", "initial_exposed", "min_days", "max", "holding_cost",
+        "from_year", "note", "source",
+    ],
 }  # fmt: skip
 KEY_COLUMNS = {
     "settings": ["setting"],
+    "years": ["year"],
     "countries": ["country"],
     "products": ["product"],
     "processes": ["process", "product"],
-    "facilities": ["facility"],
+    "facilities": ["facility", "year"],
     "facility_processes": ["facility", "process"],
-    "lanes": ["from", "to", "product"],
+    "lanes": ["from", "to", "product", "year"],
     "demand": ["country", "product"],
-    "exposure_caps": ["country", "product", "stage"],
+    "exposure_caps": ["country", "product", "stage", "year"],
+    "projects": ["project"],
+    "budgets": ["funder", "year"],
+    "stockpiles": ["country", "product"],
 }
 
 
-def _ids(source: str) -> list[str]:
-    out: list[str] = []
-    for s in source.split(";"):
-        if s.strip() and s.strip() not in out:
-            out.append(s.strip())
-    return out
-
-
-def _join_ids(*sources: str) -> str:
-    return "; ".join(_ids(";".join(sources)))
+def _plain(value):
+    return value.value if isinstance(value, V) else value
 
 
 def flatten(sheet: str, rows: list[Row], log: Log) -> list[list]:
@@ -1311,13 +1942,17 @@ def flatten(sheet: str, rows: list[Row], log: Log) -> list[list]:
     cols = SHEET_COLUMNS[sheet]
     out = []
     for row in rows:
-        key = " | ".join(str(row.get(k)) for k in KEY_COLUMNS[sheet])
+        key = " | ".join(
+            str(_plain(row.get(k))) for k in KEY_COLUMNS[sheet] if not (k == "year" and row.get(k) is None)
+        )
         ids: list[str] = []
         cells = []
         for col in cols:
             if col == "source":
                 continue
             val = row.get(col)
+            if col in NUMBER_COLUMNS.get(sheet, ()) and isinstance(val, int | float) and not isinstance(val, bool):
+                log.append((sheet, f"{key} | {col}", "", "a number without a V(value, source, note)"))
             if isinstance(val, V):
                 log.append((sheet, f"{key} | {col}", val.source, val.note))
                 ids += [i for i in _ids(val.source) if i not in ids]
@@ -1335,7 +1970,7 @@ def flatten(sheet: str, rows: list[Row], log: Log) -> list[list]:
     return out
 
 
-def build_tables() -> tuple[dict[str, list[list]], Log]:
+def build_tables(variant: Variant = VARIANTS["base_case"]) -> tuple[dict[str, list[list]], Log]:
     log: Log = []
     facilities, facility_processes = build_facilities()
     countries = [
@@ -1344,15 +1979,19 @@ def build_tables() -> tuple[dict[str, list[list]], Log]:
         for c, n, r, g in COUNTRIES
     ]  # fmt: skip
     rows = {
-        "settings": build_settings(),
+        "settings": build_settings(variant),
+        "years": build_years(variant),
         "countries": countries,
         "products": build_products(),
         "processes": build_processes(),
         "facilities": facilities,
         "facility_processes": facility_processes,
-        "lanes": build_lanes(),
+        "lanes": build_lanes(variant),
         "demand": build_demand(),
-        "exposure_caps": [],
+        "exposure_caps": build_exposure_caps(variant),
+        "projects": build_projects(),
+        "budgets": build_budgets(),
+        "stockpiles": build_stockpiles(),
     }
     tables = {sheet: flatten(sheet, r, log) for sheet, r in rows.items()}
     return tables, log
@@ -1364,6 +2003,7 @@ SOURCE_KEY = {
     "S2": "USGS MCS 2026, Rare Earths (Heavy)",
     "S3": "USGS MCS 2026, Yttrium",
     "S5": "USGS Minerals Yearbook 2022, Rare Earths tables",
+    "S6": "IEA Global Critical Minerals Outlook 2024 (via SEAISI)",
     "S8": "Lynas FY2025 results",
     "S9": "Fastmarkets, Lynas HRE plans (Jun 2024)",
     "S10": "Argus, Lynas first separated Dy (May 2025)",
@@ -1386,6 +2026,8 @@ SOURCE_KEY = {
     "S28": "China magnet exports 2025 (Reuters/Nikkei relays)",
     "S29": "Adamas, Japan consumption 2020",
     "S34": "Japan New Metal Association via relay (LOWREL); Reuters 2011",
+    "S35": "IEA policy database, Japan stockpiling (JOGMEC); Argus 2020",
+    "S36": "CRS R47833, National Defense Stockpile (Nov 2023)",
     "S37": "MOFCOM/GAC Announcement No. 18 (4 Apr 2025)",
     "S38": "China Oct 2025 export controls (Ann. 57, 61, 62)",
     "S39": "Nov 2025 US-China deal (Busan)",
@@ -1408,6 +2050,7 @@ SOURCE_KEY = {
     "S59": "REEx on IEEE article (JL MAG, China capacity)",
     "S66": "Arafura Nolans DFS (2019) and 2020 resources",
     "S67": "Arafura Nolans update (May 2021)",
+    "S69": "Iluka Eneabba refinery (FID, cost overrun)",
     "S70": "MP Materials production cost and realised price 2021-23",
     "S71": "MP Materials FY2021 10-K Exhibit 96.1",
     "S72": "Energy Fuels White Mesa Phase 2 BFS (Jan 2026)",
@@ -1424,6 +2067,7 @@ SOURCE_KEY = {
     "ESTIMATE": "gap in the facts filled by judgement; reasoning in the note",
     "DERIVED": "computed from cited figures; method in the note",
     "DEFINITION": "modelling convention (unit of activity), not data",
+    "SCENARIO": "an example's assumption (inputs/examples), not data: what the example asks",
 }
 
 # ---------------------------------------------------------------------------
@@ -1432,12 +2076,17 @@ SOURCE_KEY = {
 # ---------------------------------------------------------------------------
 
 NUMBER_COLUMNS = {
+    "settings": ["value"],
     "products": ["value", "surplus_price"],
     "processes": ["coefficient"],
-    "facilities": ["capacity", "expansion_max", "expansion_cost", "capex_per_t"],
+    "facilities": ["capacity"],
     "facility_processes": ["unit_cost"],
     "lanes": ["transport_cost", "tariff", "max_flow"],
-    "demand": ["quantity", "unmet_penalty"],
+    "demand": ["quantity", "unmet_penalty", "growth"],
+    "exposure_caps": ["max_share"],
+    "projects": ["capacity", "capex", "earliest_year", "lead_time", "life", "fixed_cost", "capex_per_t"],
+    "budgets": ["budget"],
+    "stockpiles": ["initial", "min_days", "max", "holding_cost"],
 }
 STAGES = {"mining", "separation", "metal", "magnet"}
 
@@ -1452,13 +2101,9 @@ def provenance_problems(tables: dict[str, list[list]], log: Log) -> list[str]:
     stages = {r["stage"] for r in rows_of("processes")}
     if stages != STAGES:
         problems.append(f"processes: stages {sorted(stages)}, expected {sorted(STAGES)}")
-    # every number on a data sheet has a sources line
-    logged = {(s, i.rsplit(" | ", 1)[1]) for s, i, _, _ in log}
-    for sheet, cols in NUMBER_COLUMNS.items():
-        for c in cols:
-            has_number = any(r[c] is not None for r in rows_of(sheet))
-            if has_number and (sheet, c) not in logged:
-                problems.append(f"sources: no provenance for {sheet}.{c}")
+    # every number of a data column has its own sources line (flatten logs a
+    # V's provenance, and a plain number with an empty source)
+    problems += [f"sources: no provenance for {s} {i}" for s, i, src, _ in log if not src.strip()]
     unknown_ids = {i for _, _, src, _ in log for i in _ids(src) if i not in SOURCE_KEY}
     problems += [f"sources: ID {i} missing from SOURCE_KEY" for i in sorted(unknown_ids)]
     return problems
@@ -1570,34 +2215,52 @@ def _fix_core_times(body: bytes) -> bytes:
     return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\2", body)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
-    ap.add_argument(
-        "--check", action="store_true", help="build the workbook and check it with the model's reader; write nothing"
-    )
-    args = ap.parse_args(argv)
-    tables, log = build_tables()
+def build_variant(variant: Variant, output: Path, check: bool) -> int:
+    """Build one workbook, check it with the model's reader, write it (unless ``check``); the number of problems."""
+    tables, log = build_tables(variant)
     problems = provenance_problems(tables, log)
-    with tempfile.TemporaryDirectory(prefix="base_case-") as folder:
-        built = Path(folder) / "base_case.xlsx"
+    with tempfile.TemporaryDirectory(prefix=f"{variant.name}-") as folder:
+        built = Path(folder) / output.name
         write_workbook(tables, log, built)
         found, warnings = product_problems(built)
         problems += found
         for w in warnings:
-            print("warning:", w, file=sys.stderr)
+            print(f"warning: {w} [{variant.name}]", file=sys.stderr)
         for p in problems:
-            print("problem:", p, file=sys.stderr)
-        if args.check:
+            print(f"problem: {p} [{variant.name}]", file=sys.stderr)
+        if check:
             n = sum(len(r) for r in tables.values())
-            print(f"{n} rows, {len(log)} sourced numbers, {len(problems)} problems")
-            return 1 if problems else 0
+            print(f"{variant.name}: {n} rows, {len(log)} sourced numbers, {len(problems)} problems")
+            return len(problems)
         if problems:
-            print(f"{args.output} was not written", file=sys.stderr)
-            return 1
-        _write_atomically(built.read_bytes(), args.output)
-    print(f"wrote {args.output} ({len(log)} sourced numbers)")
+            print(f"{output} was not written", file=sys.stderr)
+            return len(problems)
+        _write_atomically(built.read_bytes(), output)
+    print(f"wrote {output} ({len(log)} sourced numbers)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--variant",
+        choices=sorted(VARIANTS),
+        help="build only this workbook (default: all of them, or base_case when -o is given)",
+    )
+    ap.add_argument("-o", "--output", type=Path, help="where to write the one workbook built (default: its own path)")
+    ap.add_argument(
+        "--check", action="store_true", help="build the workbooks and check them with the model's reader; write nothing"
+    )
+    args = ap.parse_args(argv)
+    if args.output is not None:
+        variant = VARIANTS[args.variant or "base_case"]
+        targets = [(variant, args.output)]
+    elif args.variant is not None:
+        targets = [(VARIANTS[args.variant], VARIANTS[args.variant].path)]
+    else:
+        targets = [(variant, variant.path) for variant in VARIANTS.values()]
+    problems = sum(build_variant(variant, output, args.check) for variant, output in targets)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
