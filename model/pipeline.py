@@ -145,8 +145,9 @@ def solve_data(
     ]
     options = solver_options(settings)
     values = {}
-    if data.projects:
-        progress("Valuing the projects built (one re-solve each) ...")
+    built = int((solution.build.groupby("project")["value"].sum() > 1e-9).sum()) if len(solution.build) else 0
+    if built:
+        progress(f"Valuing the {built} project(s) built: one re-solve each{' of the MIP' if result.is_mip else ''} ...")
         values = project_values(model, sets, solution, result, options)
     first_tonne = first_tonne_costs(data, model, sets, result, options)
     report = build_report(data, sets, solution, summary, trailer, values, first_tonne)

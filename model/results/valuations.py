@@ -41,7 +41,9 @@ def project_values(
         if key.project in built and position is not None:
             columns.setdefault(key.project, []).append(position)
     names = [name for name in built if name in columns]
-    objectives = objectives_without(result.form, result.integer, [columns[name] for name in names], **options)
+    objectives = objectives_without(
+        result.form, result.integer, [columns[name] for name in names], start=result.column_values, **options
+    )
     return {name: value - result.objective for name, value in zip(names, objectives, strict=True) if value is not None}
 
 

@@ -390,6 +390,13 @@ class HighsBackend:
         """Simplex iterations of the last run (0 when it started from an optimal basis)."""
         return int(self.highs.getInfo().simplex_iteration_count)
 
+    def offer_solution(self, values: np.ndarray) -> None:
+        """Give HiGHS a starting point for the next MIP run (used when feasible, ignored otherwise)."""
+        solution = highspy.HighsSolution()
+        solution.col_value = list(map(float, values))
+        solution.value_valid = True
+        self.highs.setSolution(solution)
+
     def get_basis(self) -> highspy.HighsBasis:
         """A copy of the current basis (valid after an LP run that ended in a basic solution)."""
         return self.highs.getBasis()
