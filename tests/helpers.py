@@ -72,3 +72,24 @@ def patch_sheet_xml(path: Path, replacements: dict[bytes, bytes]) -> Path:
             target.writestr(item, data)
     original.unlink()
     return path
+
+
+def run_refused(tmp_path: Path, capsys, headers: dict[str, list[str]], sheets: dict[str, list[list]]) -> str:
+    """Run ``sheets`` through the command line; it must exit 2 with no traceback and no results. Returns stderr."""
+    from model.cli import main
+
+    source = write_case(tmp_path / "case.xlsx", sheets, headers)
+    output = tmp_path / "out" / "result.xlsx"
+    code = main([str(source), "-o", str(output)])
+    err = capsys.readouterr().err
+    assert code == 2, f"exit {code}; stderr:\n{err}"
+    assert "Traceback" not in err
+    assert not output.exists()
+    return err
+
+
+def assert_line(err: str, parts: list[str]) -> None:
+    """Some single line of ``err`` contains every one of ``parts``."""
+    assert any(all(part in line for part in parts) for line in err.splitlines()), (
+        f"no line of stderr contains all of {parts}; stderr was:\n{err}"
+    )

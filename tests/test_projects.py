@@ -20,7 +20,7 @@ import pytest
 from model.cli import main
 from model.pipeline import load_data, solve_data
 from tests.conftest import row_of, summary_value
-from tests.helpers import write_case
+from tests.helpers import assert_line, run_refused, write_case
 
 PENALTY = 1000.0
 YEARS = [[2025], [2026], [2027]]
@@ -376,23 +376,6 @@ def test_project_value_counts_the_next_best_alternative(solve_case):
 # 11. Bad input about projects: exit 2, one line naming sheet, row and column.
 
 
-def run_refused(tmp_path: Path, capsys, sheets: dict[str, list[list]]) -> str:
-    source = write_case(tmp_path / "case.xlsx", sheets, YEAR_HEADERS)
-    output = tmp_path / "out" / "result.xlsx"
-    code = main([str(source), "-o", str(output)])
-    err = capsys.readouterr().err
-    assert code == 2, f"exit {code}; stderr:\n{err}"
-    assert "Traceback" not in err
-    assert not output.exists()
-    return err
-
-
-def assert_line(err: str, parts: list[str]) -> None:
-    assert any(all(part in line for part in parts) for line in err.splitlines()), (
-        f"no line of stderr contains all of {parts}; stderr was:\n{err}"
-    )
-
-
 def test_valid_project_case_runs(tmp_path, capsys):
     source = write_case(
         tmp_path / "case.xlsx", network([project(funder="DFC")], budgets=[["DFC", 500, None]]), YEAR_HEADERS
@@ -402,17 +385,17 @@ def test_valid_project_case_runs(tmp_path, capsys):
 
 
 def test_funder_without_budget_row_is_refused(tmp_path, capsys):
-    err = run_refused(tmp_path, capsys, network([project(funder="DFC")], budgets=[["JBIC", 500, None]]))
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, network([project(funder="DFC")], budgets=[["JBIC", 500, None]]))
     assert_line(err, ["sheet 'projects'", "row 2", "column 'funder'", "DFC"])
 
 
 def test_funder_without_budgets_sheet_is_refused(tmp_path, capsys):
-    err = run_refused(tmp_path, capsys, network([project(funder="DFC")]))
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, network([project(funder="DFC")]))
     assert_line(err, ["sheet 'projects'", "row 2", "column 'funder'", "DFC"])
 
 
 def test_non_integer_lead_time_is_refused(tmp_path, capsys):
-    err = run_refused(tmp_path, capsys, network([project(lead_time=1.5)]))
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, network([project(lead_time=1.5)]))
     assert_line(err, ["sheet 'projects'", "row 2", "column 'lead_time'", "1.5"])
 
 

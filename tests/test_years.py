@@ -15,7 +15,7 @@ import pytest
 from model.cli import main
 from model.pipeline import load_data, solve_data
 from tests.conftest import row_of, summary_value
-from tests.helpers import write_case
+from tests.helpers import assert_line, run_refused, write_case
 
 PENALTY = 1000.0
 YEARS = [[2025], [2026], [2027]]
@@ -382,23 +382,6 @@ VALID_YEARS_CASE = {
 }
 
 
-def run_refused(tmp_path: Path, capsys, sheets: dict[str, list[list]]) -> str:
-    source = write_case(tmp_path / "case.xlsx", sheets, YEAR_HEADERS)
-    output = tmp_path / "out" / "result.xlsx"
-    code = main([str(source), "-o", str(output)])
-    err = capsys.readouterr().err
-    assert code == 2, f"exit {code}; stderr:\n{err}"
-    assert "Traceback" not in err
-    assert not output.exists()
-    return err
-
-
-def assert_line(err: str, parts: list[str]) -> None:
-    assert any(all(part in line for part in parts) for line in err.splitlines()), (
-        f"no line of stderr contains all of {parts}; stderr was:\n{err}"
-    )
-
-
 def where(sheet: str, row: int, column: str) -> list[str]:
     return [f"sheet '{sheet}'", f"row {row}", f"column '{column}'"]
 
@@ -414,21 +397,21 @@ def test_year_cell_without_years_sheet_is_refused(tmp_path, capsys):
     # SPEC: without a years sheet a non-blank `year` cell is an error (say why).
     case = {k: v for k, v in VALID_YEARS_CASE.items() if k != "years"}
     case["demand"] = [["A", "ore", 70], ["A", "ore", 80, None, None, 2026]]
-    err = run_refused(tmp_path, capsys, case)
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, case)
     assert_line(err, [*where("demand", 3, "year"), "years"])
 
 
 def test_year_outside_model_years_is_refused(tmp_path, capsys):
     case = dict(VALID_YEARS_CASE)
     case["lanes"] = [["B", "A", "ore", 5], ["B", "A", "ore", 5, None, "no", None, 2030]]
-    err = run_refused(tmp_path, capsys, case)
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, case)
     assert_line(err, [*where("lanes", 3, "year"), "2030"])
 
 
 def test_non_consecutive_years_are_refused(tmp_path, capsys):
     case = dict(VALID_YEARS_CASE)
     case["years"] = [[2025], [2027]]
-    err = run_refused(tmp_path, capsys, case)
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, case)
     assert_line(err, [*where("years", 3, "year"), "2027"])
 
 
@@ -436,7 +419,7 @@ def test_duplicate_key_and_year_is_refused(tmp_path, capsys):
     # Two demand rows for (A, ore) from 2026: duplicates.  (Rows 2 and 3 differ in year: fine.)
     case = dict(VALID_YEARS_CASE)
     case["demand"] = [["A", "ore", 70], ["A", "ore", 80, None, None, 2026], ["A", "ore", 90, None, None, 2026]]
-    err = run_refused(tmp_path, capsys, case)
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, case)
     assert_line(err, ["sheet 'demand'", "row 4", "column '", "duplicate"])
     assert not any("sheet 'demand', row 3," in line for line in err.splitlines())
 
@@ -448,5 +431,5 @@ def test_facility_changing_country_is_refused(tmp_path, capsys):
         ["mine B", "B", 100, None, 0, None],
         ["mine A", "B", 40, None, 0, None, 2026],
     ]
-    err = run_refused(tmp_path, capsys, case)
+    err = run_refused(tmp_path, capsys, YEAR_HEADERS, case)
     assert_line(err, where("facilities", 4, "country"))
