@@ -17,6 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
+from model.console import NORMAL, QUIET, VERBOSE, RunConsole
 from model.errors import InputError, SolverError, VerificationError
 from model.workbook.read import WorkbookUnreadable
 
@@ -86,24 +87,36 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "e.g. capacity_constraint(Lynas_Kalgoorlie,2025)",
     )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on failure")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", help="print only warnings and errors (the exit status tells the rest)"
+    )
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="print every year and row, and how long each step took"
+    )
     return parser.parse_args(argv)
 
 
+_CONSOLE = RunConsole()  # what this command prints (model.console); main() sets its verbosity
+
+
 def _say(message: str = "") -> None:
-    print(message, flush=True)
+    _CONSOLE.say(message)
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+    _CONSOLE.warn(message)
+
+
+def _step(message: str) -> None:
+    """A step that may take time starts: a spinner on a terminal, its line in a log."""
+    _CONSOLE.step(message)
 
 
 def _money(value: float) -> str:
-    magnitude = abs(value)
-    if magnitude >= 1e9:
-        return f"{value / 1e9:,.2f} billion USD"
-    if magnitude >= 1e6:
-        return f"{value / 1e6:,.2f} million USD"
-    return f"{value:,.0f} USD"
+    from model.console import money
+
+    return money(value)
 
 
 def check_paths(source: Path, output: Path) -> str | None:
@@ -174,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         arguments = parse_arguments(argv)
     except SystemExit as stop:  # bad arguments (message printed) or --help: a status, not an exception
         return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
+    global _CONSOLE
+    _CONSOLE = RunConsole(QUIET if arguments.quiet else VERBOSE if arguments.verbose else NORMAL)
     source: Path = arguments.input
     output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
     problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
@@ -184,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGINT, _on_interrupt) if handled else None
     written: list[Path] = []
     try:
-        return _run(source, output, arguments.exposure_cap, arguments.write_lp, written)
+        with _CONSOLE.session():  # the spinner stops before any error below is printed
+            return _run(source, output, arguments.exposure_cap, arguments.write_lp, written)
     except KeyboardInterrupt:
         if arguments.debug:
             traceback.print_exc()
@@ -244,53 +260,54 @@ def _run(
     from model.workbook.write import write_results
 
     started = time.perf_counter()
-    _say(f"Reading {source} ...")
+    _step(f"Reading {source} ...")
     data = load_data(source, exposure_cap)
+    _CONSOLE.end_step()
     for message in data.warnings + numeric_warnings(data):
         _warn(message)
     _say(
         f"Case '{data.case_name}': {len(data.countries)} countries, {len(data.facilities)} facilities, "
         f"{len(data.processes)} processes, {len(data.demands)} demand rows"
     )
-    outcome = solve_data(data, run_metadata(source, data.case_name), progress=_say, lp_path=lp_path)
+    outcome = solve_data(data, run_metadata(source, data.case_name), progress=_step, lp_path=lp_path)
+    _CONSOLE.end_step()
     shown = set(data.warnings) | set(numeric_warnings(data))
     for message in outcome.warnings:
         if message not in shown:
             _warn(message)
-    _say(f"Writing {output} ...")
+    _step(f"Writing {output} ...")
     writer_notes: list[str] = []
     written_to, note = write_results(outcome.report.sheets, output, writer_notes)
+    _CONSOLE.end_step()
     for message in writer_notes:
         _warn(message)
     if written is not None:
         written.append(written_to)
     if note:
         _warn(f"{note}; the results were written to '{written_to}' instead")
-    _print_summary(outcome, written_to, time.perf_counter() - started)
+    paths = [written_to, *_write_chain_page(outcome, written_to.with_suffix(".html"))]
+    _print_summary(outcome, paths, time.perf_counter() - started)
     return EXIT_OK
 
 
-def _print_summary(outcome, output: Path, seconds: float) -> None:
-    deliveries = outcome.report.sheets["deliveries"]
-    status = outcome.status if outcome.optimal else f"{outcome.status} (NOT proven optimal)"
-    _say("")
-    _say(f"Status: {status}")
-    years = outcome.data.years
-    if outcome.data.has_years:
-        _say(f"Total cost: {_money(outcome.objective)}, present value of {years[0]}–{years[-1]}")
-        shown = sorted({years[0], years[-1]})
-        _say(f"Exposure to restricted countries (share of demand, any stage), in {' and '.join(map(str, shown))}:")
-        deliveries = deliveries[deliveries["year"].isin(shown)]
-    else:
-        _say(f"Total cost: {_money(outcome.objective)} per year")
-        _say("Exposure to restricted countries (share of demand, any stage):")
-    for row in deliveries.itertuples(index=False):
-        exposure = row.exposure_any
-        when = f" {row.year}" if outcome.data.has_years else ""
-        _say(
-            f"  {row.country:<5} {row.product:<24}{when} {row.quantity:>12,.1f} t/yr   exposed {exposure:6.1%}"
-            + (f"   UNMET {row.unmet:,.1f} t" if row.unmet > 1e-6 else "")
-        )
+def _write_chain_page(outcome, path: Path) -> list[Path]:
+    """The chain page beside the workbook (model.results.chain_page); a failure to write it is a warning."""
+    from model.results.chain_page import write_chain_page
+
+    _step(f"Drawing the chain page {path} ...")
+    try:
+        write_chain_page(path, outcome.data, outcome.sets, outcome.solution, outcome.report.sheets, outcome.status)
+    except OSError as error:
+        _CONSOLE.end_step()
+        _warn(f"the chain page could not be written to '{path}': {error.strerror or error}")
+        return []
+    _CONSOLE.end_step()
+    return [path]
+
+
+def _print_summary(outcome, paths: list[Path], seconds: float) -> None:
+    """The compact summary (model.console.RunConsole.summary); the unmet rows' reasons as warnings."""
+    _CONSOLE.summary(outcome, paths, seconds)
     deliveries = outcome.report.sheets["deliveries"]
     unmet = deliveries[deliveries["unmet"] > 1e-6]
     if len(unmet):
@@ -300,12 +317,3 @@ def _print_summary(outcome, output: Path, seconds: float) -> None:
         )
         for reason in outcome.report.sheets["explanations"]["reason"]:
             _warn(f"  {reason}")
-    binding = outcome.report.sheets["exposure_caps"]
-    binding = binding[(binding["binding"] == "yes") & (binding["shadow_price_per_pp"] > 0)]
-    if len(binding):
-        top = binding.sort_values("shadow_price_per_pp", ascending=False).iloc[0]
-        _say(
-            f"Costliest binding cap: {top['country']} {top['product']} at {top['stage']} "
-            f"(max {top['max_share']:.0%}): {_money(top['shadow_price_per_pp'])}/yr per percentage point"
-        )
-    _say(f"Results: {output}   ({seconds:.1f} s)")

@@ -9,6 +9,7 @@ A module may import only from its own layer or lower ones:
     1  model.workbook        read, validate, schema, write
     2  model.formulation     sets, variables, constraints, objective
     3  model.solver          hand-off and HiGHS
+    4  model.console         what a run prints (plain tables in, text out; imports nothing of the package)
     4  model.results         extract, verify, report, explain
     5  model.batch           scenarios on worker processes
     6  model.pipeline        the whole run on plain data
@@ -33,6 +34,7 @@ LAYERS = {
     "model.workbook": 1,
     "model.formulation": 2,
     "model.solver": 3,
+    "model.console": 4,
     "model.results": 4,
     "model.batch": 5,
     "model.pipeline": 6,

@@ -41,6 +41,8 @@ each pool holds one tag; otherwise they are the finer, tag-aware split.
 from __future__ import annotations
 
 import html
+import os
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -493,10 +495,21 @@ def write_chain_page(
     report_sheets: dict[str, pd.DataFrame],
     status: str,
 ) -> Path:
-    """Write the page to ``path`` (its folder created) through a temporary file renamed into place."""
+    """Write the page to ``path`` (its folder created) as the results workbook is written: into a hidden
+    temporary file beside it, renamed into place when whole, removed on any failure.  Raises ``OSError``."""
     text = chain_page_html(data, sets, solution, report_sheets, status)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".html.tmp", dir=path.parent)
+    replaced = False
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        mask = os.umask(0)  # mkstemp made it 0600: the permissions a new file would have
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+        replaced = True
+    finally:
+        if not replaced:
+            Path(temporary).unlink(missing_ok=True)
     return path
