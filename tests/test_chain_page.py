@@ -64,10 +64,30 @@ def two_route_case(years: list[int] | None = None) -> dict[str, list[list]]:
     return case
 
 
-def named_links(outcome, year: int) -> dict[tuple[str, str, bool], float]:
+def short_case() -> dict[str, list[list]]:
+    """two_route_case with JPN separation limited to 70 t: only 70 t of clean oxide.
+
+    Magnets may be at most 40 t exposed (cap 0.4 of 100 t), oxide all clean (cap 0), so 80 t of clean oxide are
+    needed and 10 t of demand go unmet (10 000 USD/t).  Which 10 t: 60 clean magnets + 10 clean oxide costs
+    60·37 + 10·32 = 2 540, 50 clean magnets + 20 clean oxide 50·37 + 20·32 = 2 490: the magnets are short.
+      objective = 40·8 + 50·37 + 20·32 + 10·10 000 = 320 + 1 850 + 640 + 100 000 = 102 810 USD/yr
+    One more t of JPN separation capacity makes one more clean magnet instead of an unmet one:
+      capacity_value = 10 000 − 37 = 9 963 USD/yr per t.
+    """
+    case = two_route_case()
+    case["facilities"] = [
+        [name, country, 70 if name == "JPN separation" else capacity, *rest]
+        for name, country, capacity, *rest in case["facilities"]
+    ]
+    return case
+
+
+def named_links(outcome, year: int) -> dict[tuple[str, str, bool | str], float]:
+    """(source label, target label, exposed: True/False, or "unmet") -> t/yr."""
     flows = trace_routes(outcome.data, outcome.sets, outcome.solution, year)
     labels, links, _ = sankey_links(outcome.data, flows)
-    return {(labels[s], labels[t], exposed): round(value, 6) for s, t, value, exposed in links}
+    kinds = {"exposed": True, "clean": False, "unmet": "unmet"}
+    return {(labels[s], labels[t], kinds[kind]): round(value, 6) for s, t, value, kind in links}
 
 
 def test_routes_follow_the_model_exposure_tags(solve):
@@ -97,6 +117,24 @@ def test_every_delivered_tonne_is_traced_once(solve):
         row = deliveries[(deliveries["country"] == demand.country) & (deliveries["product"] == demand.product)]
         assert total == pytest.approx(float(row["delivered"].iloc[0]))
         assert exposed == pytest.approx(float(row["exposure_any"].iloc[0]) * demand.quantity)
+
+
+def test_unmet_demand_flows_from_its_own_node(solve):
+    # short_case: 10 t of magnets unmet; 50 t clean magnets, 40 t exposed, 20 t clean oxide (see its docstring).
+    outcome = solve(short_case())
+    assert outcome.objective == pytest.approx(102810.0)
+    links = named_links(outcome, outcome.sets.years[0])
+    assert links[("unmet demand", "USA demand: magnet", "unmet")] == pytest.approx(10.0)
+    assert links[("USA · magnet", "USA demand: magnet", False)] == pytest.approx(50.0)
+    assert links[("USA · magnet", "USA demand: magnet", True)] == pytest.approx(40.0)
+    assert links[("JPN · separation", "USA demand: oxide", False)] == pytest.approx(20.0)
+
+
+def nothing_case() -> dict[str, list[list]]:
+    """No capacity anywhere: nothing is made, all demand is unmet (a page must still draw)."""
+    case = two_route_case(years=[2025, 2026])
+    case["facilities"] = [[name, country, 0, *rest] for name, country, _, *rest in case["facilities"]]
+    return case
 
 
 def test_stock_released_enters_as_its_own_source(solve):
@@ -222,6 +260,27 @@ def test_chromium_draws_the_page_without_script_errors(solve, tmp_path):
     assert "slider-container" in dom  # the year slider
     spread, colours = pixel_spread(screenshot)
     assert spread > 20 and colours > 50, f"the screenshot looks blank (grey spread {spread:.1f}, {colours} colours)"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package 'chromium'; .ci/run adds it)")
+def test_chromium_draws_a_case_where_nothing_is_delivered(solve, tmp_path):
+    # plotly cannot draw a Sankey without a link: unmet demand has its own links, and a year with no flow at
+    # all one invisible link.  Both years here have only unmet demand; the empty Sankey is checked separately.
+    outcome = solve(nothing_case())
+    page = write_chain_page(
+        tmp_path / "case.html", outcome.data, outcome.sets, outcome.solution, outcome.report.sheets, outcome.status
+    )
+    errors, dom, _ = render(page, tmp_path)
+    assert errors == []
+    assert dom.count('class="sankey-node"') >= 3  # unmet demand and the two consumers
+
+
+def test_a_year_without_any_flow_still_has_a_link(solve):
+    outcome = solve(nothing_case())
+    flows = trace_routes(outcome.data, outcome.sets, outcome.solution, 2025)
+    flows.unmet.clear()
+    labels, links, _ = sankey_links(outcome.data, flows)
+    assert labels == ["nothing delivered", "and no demand"] and len(links) == 1 and links[0][2] > 0
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package 'chromium'; .ci/run adds it)")

@@ -14,28 +14,10 @@ import pytest
 from model.cli import main
 from model.console import QUIET, RunConsole
 from tests.helpers import write_case
-from tests.test_chain_page import two_route_case
+from tests.test_chain_page import short_case, two_route_case
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[")
-
-
-def short_case() -> dict[str, list[list]]:
-    """two_route_case with JPN separation limited to 70 t: only 70 t of clean oxide.
-
-    Magnets may be at most 40 t exposed (cap 0.4 of 100 t), oxide all clean (cap 0), so 80 t of clean oxide are
-    needed and 10 t of demand go unmet (10 000 USD/t).  Which 10 t: 60 clean magnets + 10 clean oxide costs
-    60·37 + 10·32 = 2 540, 50 clean magnets + 20 clean oxide 50·37 + 20·32 = 2 490: the magnets are short.
-      objective = 40·8 + 50·37 + 20·32 + 10·10 000 = 320 + 1 850 + 640 + 100 000 = 102 810 USD/yr
-    One more t of JPN separation capacity makes one more clean magnet instead of an unmet one:
-      capacity_value = 10 000 − 37 = 9 963 USD/yr per t.
-    """
-    case = two_route_case()
-    case["facilities"] = [
-        [name, country, 70 if name == "JPN separation" else capacity, *rest]
-        for name, country, capacity, *rest in case["facilities"]
-    ]
-    return case
 
 
 def run(tmp_path: Path, capsys, case: dict, *flags: str, env: dict[str, str] | None = None, monkeypatch=None):

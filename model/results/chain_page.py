@@ -66,8 +66,10 @@ Mix = dict[Route, float]  # route -> share of the pool
 
 EXPOSED_LINK = "rgba(213, 94, 0, 0.50)"  # vermillion (Okabe–Ito): material exposed at some stage
 CLEAN_LINK = "rgba(0, 114, 178, 0.40)"  # blue: never passed a restricted facility
+UNMET_LINK = "rgba(150, 150, 150, 0.45)"  # grey: demand not delivered
 RESTRICTED_NODE = "rgb(170, 60, 0)"
 OPEN_NODE = "rgb(90, 110, 130)"
+UNMET_NODE = "rgb(150, 150, 150)"
 
 
 @dataclass
@@ -76,6 +78,7 @@ class ChainFlows:
 
     year: int
     delivered: dict[tuple[int, Route, bool], float] = field(default_factory=dict)
+    unmet: dict[int, float] = field(default_factory=dict)  # demand row -> t/yr not delivered
     restricted_share: dict[Step, float] = field(default_factory=dict)  # stage, country -> share of activity
 
 
@@ -184,6 +187,9 @@ def trace_routes(data: ModelData, sets: ModelSets, solution: Solution, year: int
             if share * value > SMALL:
                 key = (index, route, exposed)
                 flows.delivered[key] = flows.delivered.get(key, 0.0) + share * value
+    unmet = solution.unmet[(solution.unmet["year"] == year) & (solution.unmet["value"] > SMALL)]
+    for index, value in unmet[["demand", "value"]].itertuples(index=False):
+        flows.unmet[index] = flows.unmet.get(index, 0.0) + value
     return flows
 
 
@@ -215,33 +221,49 @@ def _step_label(step: Step) -> str:
     return f"{country} · {'released from stock' if stage == STOCK else stage}"
 
 
-def sankey_links(data: ModelData, flows: ChainFlows) -> tuple[list[str], list[tuple[int, int, float, bool]], dict]:
-    """Node labels and links (source, target, t/yr, exposed) of one year's Sankey, plus node facts for colours.
+EXPOSED, CLEAN, UNMET = "exposed", "clean", "unmet"
+LINK_COLOURS = {EXPOSED: EXPOSED_LINK, CLEAN: CLEAN_LINK, UNMET: UNMET_LINK}
+NOTHING = 1e-9  # t/yr: the one invisible link of a year with no flow at all (plotly cannot draw an empty Sankey)
+
+
+def sankey_links(data: ModelData, flows: ChainFlows) -> tuple[list[str], list[tuple[int, int, float, str]], dict]:
+    """Node labels and links (source, target, t/yr, kind) of one year's Sankey, plus node facts for colours.
 
     Nodes: one per (stage, country) a route went through and one per consumer (demand row);
-    a route's tonnes flow along its consecutive steps, then from its last step to the consumer.
+    a route's tonnes flow along its consecutive steps, then from its last step to the consumer
+    (kind ``exposed`` or ``clean``); unmet demand flows from an "unmet demand" node (kind ``unmet``).
     """
     nodes: dict[tuple, int] = {}
 
     def node(key: tuple) -> int:
         return nodes.setdefault(key, len(nodes))
 
-    links: dict[tuple[int, int, bool], float] = defaultdict(float)
+    links: dict[tuple[int, int, str], float] = defaultdict(float)
     for (index, route, exposed), tonnes in sorted(flows.delivered.items(), key=lambda item: -item[1]):
         demand = data.demands[index]
         chain = [("step", *s) for s in route] or [("step", "untraced", "")]
         chain.append(("consumer", demand.country, demand.product))
         for source, target in zip(chain, chain[1:], strict=False):
-            links[node(source), node(target), exposed] += tonnes
+            links[node(source), node(target), EXPOSED if exposed else CLEAN] += tonnes
+    for index, tonnes in sorted(flows.unmet.items()):
+        demand = data.demands[index]
+        links[node(("unmet",)), node(("consumer", demand.country, demand.product)), UNMET] += tonnes
+    drawn = [(s, t, v, kind) for (s, t, kind), v in links.items() if v > SMALL]
+    if not drawn:
+        drawn = [(node(("nothing", "in")), node(("nothing", "out")), NOTHING, CLEAN)]
     labels = []
     for key in nodes:
         if key[0] == "consumer":
             labels.append(f"{key[1]} demand: {key[2]}")
+        elif key[0] == "unmet":
+            labels.append("unmet demand")
+        elif key[0] == "nothing":
+            labels.append("nothing delivered" if key[1] == "in" else "and no demand")
         elif key[1] == "untraced":
             labels.append("not traced")
         else:
             labels.append(_step_label((key[1], key[2])))
-    return labels, [(s, t, v, e) for (s, t, e), v in links.items() if v > SMALL], {"keys": list(nodes)}
+    return labels, drawn, {"keys": list(nodes)}
 
 
 def _shade(share: float) -> str:
@@ -308,6 +330,9 @@ def chain_figure(data: ModelData, sets: ModelSets, solution: Solution, report_sh
                     f"demand {fact.get('quantity', 0.0):,.1f} t/yr, delivered {fact.get('delivered', 0.0):,.1f}, "
                     f"exposed {fact.get('exposure', 0.0):.1%} ({_cap_text(fact.get('caps', []))})"
                 )
+            elif key[0] in ("unmet", "nothing"):
+                colours.append(UNMET_NODE)
+                hovers.append("demand not delivered (priced at the unmet penalty)" if key[0] == "unmet" else "")
             elif key[1] in (STOCK, "untraced"):
                 colours.append(OPEN_NODE)
                 hovers.append("material whose earlier steps are not traced (stock)")
@@ -334,10 +359,9 @@ def chain_figure(data: ModelData, sets: ModelSets, solution: Solution, report_sh
                     "source": [s for s, _, _, _ in links],
                     "target": [t for _, t, _, _ in links],
                     "value": [v for _, _, v, _ in links],
-                    "color": [EXPOSED_LINK if e else CLEAN_LINK for _, _, _, e in links],
-                    "customdata": ["exposed" if e else "clean" for _, _, _, e in links],
-                    "hovertemplate": "%{source.label} → %{target.label}<br>%{value} of delivered product, "
-                    "%{customdata}<extra></extra>",
+                    "color": [LINK_COLOURS[kind] for _, _, _, kind in links],
+                    "customdata": [kind for _, _, _, kind in links],
+                    "hovertemplate": "%{source.label} → %{target.label}<br>%{value}, %{customdata}<extra></extra>",
                 },
             ),
             row=1,
@@ -451,7 +475,8 @@ def _summary_html(data: ModelData, report_sheets: dict[str, pd.DataFrame], statu
         f"<details><summary>Cost by component ({money})</summary><table>{cost_rows}</table></details>"
         "<p class='legend'>Bands: tonnes of each consumer's delivered product (t/yr) by where each stage ran; "
         "<span style='color:rgb(213,94,0)'>■</span> exposed (passed a restricted facility at some stage, "
-        "as counted against the caps), <span style='color:rgb(0,114,178)'>■</span> clean. Country boxes in dark "
+        "as counted against the caps), <span style='color:rgb(0,114,178)'>■</span> clean, "
+        "<span style='color:rgb(150,150,150)'>■</span> unmet demand. Country boxes in dark "
         "red ran mostly at restricted facilities; consumer boxes shade from blue (0 % exposed) to vermillion "
         "(100 %). Within a pool of one exposure, countries are attributed in proportion (see docs).</p>"
     )
