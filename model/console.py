@@ -262,11 +262,11 @@ class RunConsole:
 
     def _print(self, table: Table) -> None:
         self.out.print()
+        caption, table.caption = table.caption, None  # printed as a plain line below, not centred
         self.out.print(Text(table.heading, style="bold"), soft_wrap=True)
         self.out.print(table)
-        if table.caption:
-            self.out.print(Text(table.caption, style="dim"), soft_wrap=True)
-            table.caption = None
+        if caption:
+            self.out.print(Text(str(caption), style="dim"), soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------- tables

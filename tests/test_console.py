@@ -174,3 +174,28 @@ def test_step_progress_on_a_terminal_lists_each_step(capsys, monkeypatch):
     captured = capsys.readouterr()
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", captured.out + captured.err)
     assert "✓ Reading x" in text and "✓ Solving" in text
+
+
+def test_long_lists_are_cut_with_one_note(capsys):
+    # 7 binding facilities, 5 shown in the normal summary, the note "2 more" once; all 7 with --verbose.
+    import pandas as pd
+
+    from model.console import VERBOSE, bottleneck_table
+
+    facilities = pd.DataFrame(
+        {
+            "facility": [f"plant {n}" for n in range(7)],
+            "country": ["AUS"] * 7,
+            "utilisation": [1.0] * 7,
+            "capacity_value": [70.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0],
+        }
+    )
+    console = RunConsole()
+    console._print(bottleneck_table(facilities, has_years=False))
+    out = capsys.readouterr().out
+    assert out.count("… 2 more in the facilities sheet") == 1
+    assert "plant 4" in out and "plant 5" not in out
+    assert line_with(out, "plant 0", "AUS").split()[-1] == "70"
+    RunConsole(VERBOSE)._print(bottleneck_table(facilities, has_years=False, verbosity=VERBOSE))
+    out = capsys.readouterr().out
+    assert "plant 6" in out and "more in the facilities sheet" not in out
