@@ -263,7 +263,8 @@ class RunConsole:
     def _print(self, table: Table) -> None:
         self.out.print()
         caption, table.caption = table.caption, None  # printed as a plain line below, not centred
-        self.out.print(Text(table.heading, style="bold"), soft_wrap=True)
+        _keep_numbers_whole(table)
+        self.out.print(Text(table.heading, style="bold"))
         self.out.print(table)
         if caption:
             self.out.print(Text(str(caption), style="dim"), soft_wrap=True)
@@ -274,11 +275,23 @@ class RunConsole:
 
 def _table(title: str, *columns: tuple[str, str]) -> Table:
     """A table without outer edges; its title is printed as a heading line above it (never wrapped)."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     table.heading = title  # type: ignore[attr-defined]
     for name, justify in columns:
-        table.add_column(name, justify=justify, header_style="bold", no_wrap=True)
+        # on a narrow terminal text wraps between words; numbers are never cut (see _keep_numbers_whole)
+        table.add_column(name, justify=justify, header_style="bold", overflow="fold")
     return table
+
+
+def _keep_numbers_whole(table: Table) -> None:
+    """Each column at least as wide as its widest number (right-aligned columns) or word, so that a narrow
+    terminal wraps text between words and never cuts a number or a name."""
+    for column in table.columns:
+        cells = [cell.plain if isinstance(cell, Text) else str(cell) for cell in column._cells]
+        words = [word for text in [*cells, str(column.header)] for word in text.split()]
+        if column.justify == "right":
+            words += cells
+        column.min_width = max((len(word) for word in words), default=0)
 
 
 def cost_table(components: dict[str, float], objective: float, has_years: bool, verbosity: int = NORMAL) -> Table:

@@ -199,3 +199,19 @@ def test_long_lists_are_cut_with_one_note(capsys):
     RunConsole(VERBOSE)._print(bottleneck_table(facilities, has_years=False, verbosity=VERBOSE))
     out = capsys.readouterr().out
     assert "plant 6" in out and "more in the facilities sheet" not in out
+
+
+def test_a_narrow_terminal_wraps_text_and_never_cuts_a_number(solve, capsys, monkeypatch):
+    # short_case on a 64-column colour terminal: the demand table is wider than that, so its text columns wrap;
+    # every figure must still be printed whole (and nothing ends in rich's "…" cut mark).
+    outcome = solve(short_case())
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "64")
+    console = RunConsole()
+    assert console.out.width == 64
+    console.summary(outcome, [Path("out/case.xlsx"), Path("out/case.html")], 1.0)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().out)
+    assert max(len(line) for line in text.splitlines()) <= 64
+    assert "…" not in text
+    for figure in ("100.0", "90.0", "10.0", "40.0%", "9,963", "102,810", "100,000", "97.3%"):
+        assert figure in text, f"{figure} is missing or cut in:\n{text}"
