@@ -47,6 +47,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -82,6 +83,11 @@ class ChainFlows:
     restricted_share: dict[Step, float] = field(default_factory=dict)  # stage, country -> share of activity
 
 
+def _rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """The rows of ``frame``'s ``columns`` as plain tuples (column by column: much faster than itertuples)."""
+    return list(zip(*(frame[column].tolist() for column in columns), strict=True)) if len(frame) else []
+
+
 def _mix(parts: Iterable[tuple[float, Mix]]) -> Mix:
     """Σ weight · mix / Σ weight (parts with an empty mix still count in the total: untraced mass)."""
     parts = [(weight, mix) for weight, mix in parts if weight > SMALL]
@@ -113,9 +119,7 @@ def trace_routes(data: ModelData, sets: ModelSets, solution: Solution, year: int
     activity = solution.activity[(solution.activity["year"] == year) & (solution.activity["value"] > SMALL)]
     steps = []  # (country, stage, input tag, output tag, inputs {product: weight}, outputs {product: weight})
     restricted: dict[Step, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for facility_name, process_name, tag, level in activity[["facility", "process", "tag", "value"]].itertuples(
-        index=False
-    ):
+    for facility_name, process_name, tag, level in _rows(activity, ["facility", "process", "tag", "value"]):
         process = data.processes[process_name]
         facility = facilities[facility_name]
         out_tag = sets.output_tag(tag, process.stage, facility.restricted)
@@ -135,7 +139,7 @@ def trace_routes(data: ModelData, sets: ModelSets, solution: Solution, year: int
 
     def rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
         frame = frame[(frame["year"] == year) & (frame["value"] > SMALL)]
-        return list(frame[columns].itertuples(index=False, name=None))
+        return _rows(frame, columns)
 
     shipments = rows(solution.shipment, ["origin", "destination", "product", "tag", "value"])
     relabels = rows(solution.relabel, ["country", "product", "from_tag", "to_tag", "value"])
@@ -177,7 +181,7 @@ def trace_routes(data: ModelData, sets: ModelSets, solution: Solution, year: int
     for (stage, country), (exposed, total) in restricted.items():
         flows.restricted_share[stage, country] = exposed / total if total > 0 else 0.0
     delivery = solution.delivery[(solution.delivery["year"] == year) & (solution.delivery["value"] > SMALL)]
-    for index, tag, value in delivery[["demand", "tag", "value"]].itertuples(index=False):
+    for index, tag, value in _rows(delivery, ["demand", "tag", "value"]):
         demand = data.demands[index]
         mix = pool.get((demand.country, demand.product, tag), {})
         exposed = bool(sets.tags[tag])
@@ -188,7 +192,7 @@ def trace_routes(data: ModelData, sets: ModelSets, solution: Solution, year: int
                 key = (index, route, exposed)
                 flows.delivered[key] = flows.delivered.get(key, 0.0) + share * value
     unmet = solution.unmet[(solution.unmet["year"] == year) & (solution.unmet["value"] > SMALL)]
-    for index, value in unmet[["demand", "value"]].itertuples(index=False):
+    for index, value in _rows(unmet, ["demand", "value"]):
         flows.unmet[index] = flows.unmet.get(index, 0.0) + value
     return flows
 
@@ -274,24 +278,36 @@ def _shade(share: float) -> str:
     return f"rgb({r}, {g}, {b})"
 
 
+class _Cap(NamedTuple):
+    stage: str
+    max_share: float
+    binding: str
+
+
 def _consumer_facts(report_sheets: dict[str, pd.DataFrame], year: int, has_years: bool) -> dict[tuple, dict]:
+    """(consumer country, product) -> its row of the deliveries sheet in ``year`` and the caps that applied."""
     deliveries = report_sheets["deliveries"]
     caps = report_sheets["exposure_caps"]
     if has_years:
         deliveries = deliveries[deliveries["year"] == year]
         caps = caps[caps["year"] == year]
-    facts = {}
-    for row in deliveries.itertuples(index=False):
-        row_caps = caps[(caps["country"] == row.country) & (caps["product"] == row.product)]
-        facts[row.country, row.product] = {
-            "quantity": row.quantity,
-            "delivered": row.delivered,
-            "unmet": row.unmet,
-            "exposure": row.exposure_any,
-            "marginal_cost": row.marginal_cost,
-            "caps": list(row_caps.itertuples(index=False)),
+    by_row: dict[tuple[str, str], list[_Cap]] = defaultdict(list)
+    for country, product, stage, max_share, binding in _rows(
+        caps, ["country", "product", "stage", "max_share", "binding"]
+    ):
+        by_row[country, product].append(_Cap(stage, max_share, binding))
+    columns = ["country", "product", "quantity", "delivered", "unmet", "exposure_any", "marginal_cost"]
+    return {
+        (country, product): {
+            "quantity": quantity,
+            "delivered": delivered,
+            "unmet": unmet,
+            "exposure": exposure,
+            "marginal_cost": marginal_cost,
+            "caps": by_row.get((country, product), []),
         }
-    return facts
+        for country, product, quantity, delivered, unmet, exposure, marginal_cost in _rows(deliveries, columns)
+    }
 
 
 def _cap_text(caps: list) -> str:
