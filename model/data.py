@@ -83,6 +83,7 @@ class LaneRule:
     allowed: bool | None
     max_flow: float | None
     row: int
+    min_flow: float | None = None  # t/yr contracted on each matching trade (SPEC Part 4)
 
     @property
     def keys(self) -> tuple[str, str, str]:
@@ -189,6 +190,10 @@ class ModelData:
             self.exposure_caps,
             self.lane_rules,
         )
+
+    def has_min_flow(self) -> bool:
+        """A lane row with a min_flow above 0 applies in some year (contracted offtakes, SPEC Part 4)."""
+        return any(rule.min_flow for year in self.years for rule in self.at(year).lane_rules)
 
     def discount_factor(self, year: int) -> float:
         """(1 + r)^-(year − first year), r = setting discount_rate."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from model.data import ModelData
@@ -235,18 +236,44 @@ def activity_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.D
 
 
 def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
-    """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr)."""
+    """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr).
+
+    Every trade with a min_flow has a row, shipped or not (a banned one too): ``min_flow`` (blank
+    without a contract) and ``shortfall`` = the min_flow_shortfall variable (t/yr, priced at
+    unmet_demand_penalty; shipped + shortfall ≥ min_flow).
+    """
     frame = solution.shipment.copy()
     frame["exposed_quantity"] = frame["value"].where([bool(sets.tags[t]) for t in frame["tag"]], 0.0)
     keys = ["origin", "destination", "product", "year"]
     table = frame.groupby(keys, sort=False, as_index=False)[["value", "exposed_quantity"]].sum()
-    table = table[table["value"] > 1e-9]
-    trades = [sets.trades[TradeKey(*key)] for key in table[keys].itertuples(index=False, name=None)]
-    table["transport_cost"] = [t.transport_cost for t in trades] * table["value"]
-    table["tariff_cost"] = [t.tariff_cost for t in trades] * table["value"]
+    contracted = [TradeKey(*key) in sets.min_flows for key in table[keys].itertuples(index=False, name=None)]
+    table = table[(table["value"] > 1e-9).to_numpy() | np.array(contracted, dtype=bool)]
+    present = set(table[keys].itertuples(index=False, name=None))
+    missing = [key for key in sets.offtake if tuple(key) not in present]
+    if missing:
+        extra = pd.DataFrame([(*key, 0.0, 0.0) for key in missing], columns=[*keys, "value", "exposed_quantity"])
+        table = pd.concat([table, extra], ignore_index=True) if len(table) else extra
+    flows = [tuple(key) for key in table[keys].itertuples(index=False, name=None)]
+    costs = [sets.trades.get(TradeKey(*key)) for key in flows]
+    table["transport_cost"] = [t.transport_cost if t else 0.0 for t in costs] * table["value"]
+    table["tariff_cost"] = [t.tariff_cost if t else 0.0 for t in costs] * table["value"]
+    shortfall = solution.min_flow_shortfall.set_index(keys)["value"].to_dict() if len(sets.offtake) else {}
+    table["min_flow"] = [sets.min_flows.get(TradeKey(*key)) for key in flows]
+    table["shortfall"] = [float(shortfall.get(key, 0.0)) for key in flows]
     table = table.rename(columns={"origin": "from", "destination": "to", "value": "quantity"})
     return table.reset_index(drop=True)[
-        ["from", "to", "product", *year_columns(data), "quantity", "exposed_quantity", "transport_cost", "tariff_cost"]
+        [
+            "from",
+            "to",
+            "product",
+            *year_columns(data),
+            "quantity",
+            "exposed_quantity",
+            "transport_cost",
+            "tariff_cost",
+            "min_flow",
+            "shortfall",
+        ]
     ]
 
 
@@ -466,6 +493,7 @@ def build_report(
         ("demand_total", float(deliveries["quantity"].sum()), tonnes),
         ("delivered_total", float(deliveries["delivered"].sum()), tonnes),
         ("unmet_total", float(deliveries["unmet"].sum()), tonnes),
+        ("min_flow_shortfall_total", float(solution.min_flow_shortfall["value"].sum()), tonnes),
         *trailing_items,
     ]
     sheets = {
@@ -557,6 +585,13 @@ LEGEND: list[tuple[str, str, str, str]] = [
     ("trade", "exposed_quantity", "Shipped material that carries exposure", "t/yr"),
     ("trade", "transport_cost", "Transport cost of the shipment", "USD/yr"),
     ("trade", "tariff_cost", "Tariff paid on the shipment", "USD/yr"),
+    ("trade", "min_flow", "Contracted offtake on the trade (lanes min_flow; blank = none)", "t/yr"),
+    (
+        "trade",
+        "shortfall",
+        "Part of the min_flow not shipped, priced at unmet_demand_penalty (in summary cost_shortfall_penalty)",
+        "t/yr",
+    ),
     ("sourcing", "country", "Consuming country", ""),
     ("sourcing", "product", "Product delivered", ""),
     ("sourcing", "stage", "Stage of the chain", ""),

@@ -228,6 +228,13 @@ SHEETS: dict[str, SheetSpec] = {
                 _number("tariff", "fraction of value", "Ad-valorem tariff", minimum=0),
                 ColumnSpec("allowed", "yesno", description="no = ban (export control, sanction)"),
                 _number("max_flow", "t/yr", "Quota on each matching trade", minimum=0),
+                _number(
+                    "min_flow",
+                    "t/yr",
+                    "Contracted offtake: t/yr that must flow on each matching trade; a shortfall is priced at "
+                    "unmet_demand_penalty",
+                    minimum=0,
+                ),
                 _year(),
             ),
             key=("from", "to", "product"),
@@ -404,6 +411,7 @@ _RANGES: dict[tuple[str, str], dict[str, float]] = {
     ("lanes", "transport_cost"): {"maximum": MAX_UNIT_MONEY},
     ("lanes", "tariff"): {"maximum": MAX_TARIFF},
     ("lanes", "max_flow"): {"maximum": MAX_QUANTITY},
+    ("lanes", "min_flow"): {"maximum": MAX_QUANTITY},
     ("demand", "quantity"): {"maximum": MAX_QUANTITY},
     ("demand", "unmet_penalty"): {"maximum": MAX_PENALTY},
     ("demand", "growth"): {"maximum": MAX_GROWTH},

@@ -38,7 +38,7 @@ from model.workbook.years import (
     usable,
 )
 
-LANE_COLUMNS = ("transport_cost", "tariff", "allowed", "max_flow")
+LANE_COLUMNS = ("transport_cost", "tariff", "allowed", "max_flow", "min_flow")
 
 
 def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -> None:
@@ -505,6 +505,7 @@ def build_lane_rules(
                 r["allowed"],
                 r["max_flow"],
                 r["_row"],
+                r.get("min_flow"),
             )
         )
     table = lane_table(rules)
