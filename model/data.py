@@ -127,6 +127,30 @@ class Stockpile:
 
 
 @dataclass(frozen=True)
+class Observation:
+    """A fact the uncapped solution should reproduce (SPEC Part 4, sheet ``observations``).
+
+    ``kind`` activity: ``facility`` (and ``product``: its output of it);
+    trade: ``origin``, ``destination``, ``product``; share: ``country``,
+    ``product``, ``stage``, ``source_country``.  Unused keys are None.
+    ``tolerance`` is absolute for shares, relative to ``observed`` for quantities.
+    """
+
+    kind: str
+    observed: float
+    facility: str | None
+    origin: str | None
+    destination: str | None
+    country: str | None
+    product: str | None
+    stage: str | None
+    source_country: str | None
+    tolerance: float
+    source: str
+    row: int
+
+
+@dataclass(frozen=True)
 class YearData:
     """The rows that apply in one model year, after the from-year rule.
 
@@ -175,6 +199,7 @@ class ModelData:
     budgets: dict[str, dict[int, float]] = field(default_factory=dict)  # funder -> year -> USD
     stockpiles: list[Stockpile] = field(default_factory=list)
     has_years: bool = False  # a `years` sheet: results carry a year column
+    observations: list[Observation] = field(default_factory=list)  # calibration facts (SPEC Part 4)
 
     def at(self, year: int) -> YearData:
         """The rows that apply in ``year``."""

@@ -254,4 +254,3 @@ def test_conflicting_min_flows_are_refused(tmp_path, capsys):
     lanes = [["B", "*", "ore", None, None, None, None, 10], ["*", "A", "ore", None, None, None, None, 20]]
     err = run_refused(tmp_path, capsys, HEADERS, ore_case(lanes))
     assert_line(err, ["sheet 'lanes'", "row 3", "column 'min_flow'", "conflicts with row 2"])
-

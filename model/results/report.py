@@ -15,6 +15,7 @@ import pandas as pd
 from model.data import ModelData
 from model.formulation.keys import BudgetKey, CapKey, DemandKey, FacilityKey, TradeKey
 from model.formulation.sets import ModelSets
+from model.results.calibration import calibration_table
 from model.results.extract import Solution
 from model.results.sourcing import trace_sources
 from model.results.verify import cost_components, delivered_and_exposed, project_cost_per_year, yearly_costs
@@ -506,6 +507,22 @@ def build_report(
         "sourcing": sourcing_table(data, sets, solution),
         "surplus": surplus_table(data, solution),
     }
+    if data.observations:
+        calibration = calibration_table(
+            data, sets, solution, sheets["sourcing"], sheets["facilities"], year_columns(data)
+        )
+        sheets["calibration"] = calibration
+        inside = float((calibration["within_tolerance"] == "yes").mean())
+        sheets["summary"] = pd.concat(
+            [
+                sheets["summary"],
+                pd.DataFrame(
+                    [("observations_within_tolerance", inside, "share of the observations")],
+                    columns=["item", "value", "unit"],
+                ),
+            ],
+            ignore_index=True,
+        )
     if data.has_years:
         sheets["costs_by_year"] = costs_by_year_table(data, sets, solution)
     # With years the Part 2 sheets are always there (empty when the case has none), so that other
@@ -602,6 +619,41 @@ LEGEND: list[tuple[str, str, str, str]] = [
         "Share of the delivered quantity whose stage took place there (proportional tracing)",
         "share 0..1",
     ),
+    ("calibration", "kind", "Kind of observation: activity, trade or share", ""),
+    ("calibration", "facility", "activity: the facility", ""),
+    ("calibration", "from", "trade: exporting country", ""),
+    ("calibration", "to", "trade: importing country", ""),
+    ("calibration", "country", "share: consuming country", ""),
+    ("calibration", "product", "Product (activity: the output compared; blank = the facility's total activity)", ""),
+    ("calibration", "stage", "share: stage of the chain", ""),
+    ("calibration", "source_country", "share: country where that stage ran", ""),
+    (
+        "calibration",
+        "observed",
+        "Observed value (from the observations sheet)",
+        "activity units/yr or t/yr; share 0..1 for shares",
+    ),
+    (
+        "calibration",
+        "modelled",
+        "The same figure in this run's first model year (shares from the sourcing sheet)",
+        "as observed",
+    ),
+    ("calibration", "deviation", "modelled - observed", "as observed"),
+    (
+        "calibration",
+        "tolerance",
+        "Accepted deviation: absolute for shares, relative to observed for quantities",
+        "share or fraction of observed",
+    ),
+    ("calibration", "within_tolerance", "yes when |deviation| is within the tolerance (inclusive)", "yes/no"),
+    (
+        "calibration",
+        "utilisation",
+        "activity: the facility's activity / capacity available (input, expansions, projects online)",
+        "share 0..1",
+    ),
+    ("calibration", "source", "Where the observation comes from", ""),
     ("surplus", "country", "Country", ""),
     ("surplus", "product", "Product", ""),
     ("surplus", "quantity", "Output nobody in the model uses", "t/yr"),
@@ -675,6 +727,7 @@ YEAR_AFTER = {
     "trade": "product",
     "sourcing": "product",
     "surplus": "product",
+    "calibration": "source_country",
 }
 
 
