@@ -445,15 +445,9 @@ def project_timeline_table(data: ModelData, projects: pd.DataFrame) -> pd.DataFr
 
 
 def sourcing_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
-    """Proportional tracing (:mod:`model.results.sourcing`) year by year, with a year column where there are years."""
-    if not data.has_years:
-        return trace_sources(data, solution)
-    frames = []
-    for year in sets.years:
-        frame = trace_sources(data, solution.in_year(year))
-        frame.insert(2, "year", year)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    """Tracing through the tagged pools (:mod:`model.results.sourcing`), with a year column where there are years."""
+    frame = trace_sources(data, sets, solution)
+    return frame if data.has_years else frame.drop(columns="year")
 
 
 _WARNING_PLACE = re.compile(r"^(?:sheet '(?P<quoted>[^']+)'|(?P<sheet>[a-z_]+)) rows? (?P<row>\d+)")
@@ -616,8 +610,15 @@ LEGEND: list[tuple[str, str, str, str]] = [
     (
         "sourcing",
         "share",
-        "Share of the delivered quantity whose stage took place there (proportional tracing)",
+        "Share of the delivered quantity whose stage took place there (traced through the exposure tags: the "
+        "restricted shares of a stage add up to its exposure when the demand is met)",
         "share 0..1",
+    ),
+    (
+        "sourcing",
+        "restricted",
+        "yes: at restricted facilities (counted as exposure); a country may have a row of each",
+        "yes/no",
     ),
     ("calibration", "kind", "Kind of observation: activity, trade or share", ""),
     ("calibration", "facility", "activity: the facility", ""),
