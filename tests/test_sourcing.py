@@ -226,3 +226,21 @@ def test_identity_is_met_where_it_is_not_trivial():
     assert (outcome.solution.relabel["value"] > 1e-6).sum() >= 10
     assert (outcome.solution.stock["value"] > 1e-6).sum() >= 1
     assert assert_sourcing_agrees_with_exposure(outcome) >= 40
+
+
+def test_the_product_checks_the_identity_after_every_solve(solve):
+    # verify_sourcing runs in the pipeline; on the relabel case it passes, and a sheet that gives the CN
+    # separation of the magnets to AU (the input-mass answer's kind of error) fails it.
+    from model.results.verify import verify_sourcing
+
+    outcome = solve(relabel_case())
+    sourcing = outcome.report.sheets["sourcing"]
+    assert verify_sourcing(outcome.data, outcome.sets, outcome.solution, sourcing).ok
+    broken = sourcing.copy()
+    broken.loc[(broken["product"] == "magnet") & (broken["source_country"] == "CN"), "restricted"] = "no"
+    check = verify_sourcing(outcome.data, outcome.sets, outcome.solution, broken)
+    assert any("sourcing of US magnet at separation" in failure for failure in check.failures), check.failures
+    broken = sourcing.copy()
+    broken.loc[broken["product"] == "la", "share"] *= 2
+    check = verify_sourcing(outcome.data, outcome.sets, outcome.solution, broken)
+    assert any("add up to more than 1" in failure for failure in check.failures), check.failures
