@@ -23,7 +23,7 @@ from model.results.explain import explain_unmet, no_explanations
 from model.results.extract import Solution, extract_solution
 from model.results.report import Report, build_report, warnings_table
 from model.results.valuations import first_tonne_costs, project_values
-from model.results.verify import Verification, verify_solution, verify_sourcing
+from model.results.verify import Verification, verify_solution
 from model.workbook.numerics import numeric_warnings
 from model.workbook.read import read_workbook
 from model.workbook.validate import validate
@@ -151,12 +151,6 @@ def solve_data(
         values = project_values(model, sets, solution, result, options)
     first_tonne = first_tonne_costs(data, model, sets, result, options)
     report = build_report(data, sets, solution, summary, trailer, values, first_tonne)
-    traced = verify_sourcing(data, sets, solution, report.sheets["sourcing"])
-    if not traced.ok:
-        raise VerificationError(
-            "the sourcing sheet disagrees with the exposure, so no results were written:\n  "
-            + "\n  ".join(traced.failures)
-        )
     by_row = solution.unmet.groupby("demand")["value"].sum()
     unmet = [float(by_row.get(j, 0.0)) for j in range(len(data.demands))]
     explained = time.perf_counter()

@@ -13,12 +13,19 @@ import numpy as np
 import pandas as pd
 
 from model.data import ModelData
+from model.errors import VerificationError
 from model.formulation.keys import BudgetKey, CapKey, DemandKey, FacilityKey, TradeKey
 from model.formulation.sets import ModelSets
 from model.results.calibration import calibration_table
 from model.results.extract import Solution
 from model.results.sourcing import trace_sources
-from model.results.verify import cost_components, delivered_and_exposed, project_cost_per_year, yearly_costs
+from model.results.verify import (
+    cost_components,
+    delivered_and_exposed,
+    project_cost_per_year,
+    verify_sourcing,
+    yearly_costs,
+)
 from model.workbook.schema import ANY_STAGE
 from model.workbook.schema import SHEETS as INPUT_SHEETS
 from model.workbook.years import setting_year
@@ -501,6 +508,13 @@ def build_report(
         "sourcing": sourcing_table(data, sets, solution),
         "surplus": surplus_table(data, solution),
     }
+    # Checked here, after every solve, like verify_solution's invariants: a wrong sheet stops the run.
+    traced = verify_sourcing(data, sets, solution, sheets["sourcing"])
+    if not traced.ok:
+        raise VerificationError(
+            "the sourcing sheet disagrees with the exposure, so no results were written:\n  "
+            + "\n  ".join(traced.failures)
+        )
     if data.observations:
         calibration = calibration_table(
             data, sets, solution, sheets["sourcing"], sheets["facilities"], year_columns(data)
