@@ -247,8 +247,9 @@ def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.Data
     """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr).
 
     Every trade with a min_flow has a row, shipped or not (a banned one too): ``min_flow`` (blank
-    without a contract) and ``shortfall`` = the min_flow_shortfall variable (t/yr, priced at
-    unmet_demand_penalty; shipped + shortfall ≥ min_flow).
+    without a contract), ``shortfall`` = the min_flow_shortfall variable (t/yr, priced at
+    unmet_demand_penalty; shipped + shortfall ≥ min_flow) and ``min_flow_value`` = φ_odpy / δ_y
+    (USD/t in that year's USD: what one more contracted tonne costs, the min_flow_constraint's dual).
     """
     frame = solution.shipment.copy()
     frame["exposed_quantity"] = frame["value"].where([bool(sets.tags[t]) for t in frame["tag"]], 0.0)
@@ -268,6 +269,13 @@ def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.Data
     shortfall = solution.min_flow_shortfall.set_index(keys)["value"].to_dict() if len(sets.offtake) else {}
     table["min_flow"] = [sets.min_flows.get(TradeKey(*key)) for key in flows]
     table["shortfall"] = [float(shortfall.get(key, 0.0)) for key in flows]
+    duals = solution.duals.get("min_flow_constraint", {})
+    table["min_flow_value"] = [
+        max(0.0, duals.get(TradeKey(*key), 0.0)) / data.discount_factor(key[3])
+        if TradeKey(*key) in sets.min_flows
+        else None
+        for key in flows
+    ]
     table = table.rename(columns={"origin": "from", "destination": "to", "value": "quantity"})
     return table.reset_index(drop=True)[
         [
@@ -281,6 +289,7 @@ def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.Data
             "tariff_cost",
             "min_flow",
             "shortfall",
+            "min_flow_value",
         ]
     ]
 
@@ -611,6 +620,13 @@ LEGEND: list[tuple[str, str, str, str]] = [
     ("trade", "transport_cost", "Transport cost of the shipment", "USD/yr"),
     ("trade", "tariff_cost", "Tariff paid on the shipment", "USD/yr"),
     ("trade", "min_flow", "Contracted offtake on the trade (lanes min_flow; blank = none)", "t/yr"),
+    (
+        "trade",
+        "min_flow_value",
+        "Cost of one more contracted tonne (dual of the min_flow; the premium of the forced route, or the penalty "
+        "where short)",
+        "USD/t",
+    ),
     (
         "trade",
         "shortfall",
