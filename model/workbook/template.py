@@ -638,3 +638,9 @@ def _save(workbook: Workbook, path: Path) -> None:
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":  # python -m model.workbook.template inputs/template.xlsx: regenerate, overwriting
+    import sys
+
+    print(f"wrote {write_template(Path(sys.argv[1] if len(sys.argv) > 1 else 'inputs/template.xlsx'))}")
