@@ -161,6 +161,7 @@ def test_instructions_list_every_sheet_in_order_with_units_and_the_settings():
     assert [r[1] for r in table] == fill_order()
     for step, name, need, purpose, columns in (r[:5] for r in table):
         spec = SHEETS[name]
+        assert step == fill_order().index(name) + 1
         assert need == ("required" if spec.required else "optional")
         assert purpose and columns
         for column in spec.columns:
