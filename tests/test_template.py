@@ -324,6 +324,8 @@ def test_decorate_workbook_adds_the_guidance_and_changes_no_value(tmp_path):
             target_ws = workbook[column.refers_to[0]]
             letter = next(c.column_letter for c in target_ws[1] if c.value == column.refers_to[1])
             assert f"'{column.refers_to[0]}'!${letter}$2," in workbook.defined_names[validation.formula1].attr_text
+    setting = _validation_of(workbook["settings"], "A")  # no instructions sheet: the settings typed in the list
+    assert setting.type == "list" and setting.formula1 == '"' + ",".join(SETTINGS) + '"'
 
 
 def test_template_flag_writes_a_new_file_and_never_overwrites(tmp_path, capsys):

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "inputs" / "template.xlsx"
 SYSTEM_PYTHON = "/usr/bin/python3"  # LibreOffice's bridge (python3-uno) lives in the system Python
 
-PROBE = r'''
+PROBE = r"""
 import json, os, subprocess, sys, time
 import uno
 from com.sun.star.beans import PropertyValue
@@ -102,7 +102,7 @@ finally:
     except subprocess.TimeoutExpired:
         office.kill()
 print(json.dumps(out))
-'''
+"""
 
 
 def _probe(tmp_path: Path) -> dict:

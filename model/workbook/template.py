@@ -38,6 +38,7 @@ so calamine's used range and the reader see the same tables.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Iterable
@@ -497,9 +498,12 @@ def _column_validation(
         )
     if column.kind == "yesno":
         return _list_validation(YES_NO, f"{column.name}: yes or no", "yes or no (true/false, 1/0, y/n also work).")
-    if (spec.name, column.name) == ("settings", "setting") and SETTINGS_LIST in workbook.defined_names:
+    inline = '"' + ",".join(SETTINGS) + '"'
+    if (spec.name, column.name) == ("settings", "setting") and (
+        SETTINGS_LIST in workbook.defined_names or len(inline) <= 255  # Excel's limit on a list typed in
+    ):
         return _list_validation(
-            SETTINGS_LIST,
+            SETTINGS_LIST if SETTINGS_LIST in workbook.defined_names else inline,
             "Not a setting the model uses",
             "Not one of the settings listed on the instructions sheet; keep it as a free label (case_name, "
             "source, ...) if you will.",
@@ -563,7 +567,7 @@ def _instructions(workbook: Workbook, order: list[str]) -> None:
             wrap_text=True, vertical="top"
         )
         for index in (1, 2, 3):
-            ws.cell(row=row, column=index).alignment = Alignment(vertical="top")
+            ws.cell(row=row, column=index).alignment = Alignment(vertical="top", horizontal="left")
     row += 2
     _put(
         ws, row, 1, "Settings keys (sheet settings: one row per setting, its value in column value)"
@@ -579,10 +583,30 @@ def _instructions(workbook: Workbook, order: list[str]) -> None:
         _put(ws, row, 2, setting.unit)
         _put(ws, row, 3, "blank" if setting.default is None else _number(setting.default))
         _put(ws, row, 4, setting.description).alignment = Alignment(wrap_text=True, vertical="top")
+        for index in (1, 2, 3):
+            ws.cell(row=row, column=index).alignment = Alignment(vertical="top", horizontal="left")
     sheet = quote_sheetname(INSTRUCTIONS)
     _set_name(workbook, SETTINGS_LIST, f"{sheet}!$A${first}:$A${row}")
     for letter, width in zip("ABCDE", (22, 20, 12, 70, 70), strict=True):
         ws.column_dimensions[letter].width = width
+    _fit_wrapped_rows(ws)
+
+
+def _fit_wrapped_rows(ws: Worksheet) -> None:
+    """Row heights for wrapped text (LibreOffice keeps a row's default height, cutting the text, without them).
+
+    Lines = characters / (column width × 1.1), the width being counted in
+    digits of the default font and text being narrower on average; 15 points
+    a line.
+    """
+    for row in ws.iter_rows():
+        lines = 1
+        for cell in row:
+            if cell.alignment.wrap_text and isinstance(cell.value, str):
+                width = ws.column_dimensions[cell.column_letter].width or 10
+                lines = max(lines, math.ceil(len(cell.value) / (width * 1.1)))
+        if lines > 1:
+            ws.row_dimensions[row[0].row].height = 15 * lines
 
 
 def _sheet(workbook: Workbook, spec: SheetSpec) -> None:
