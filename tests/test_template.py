@@ -347,3 +347,31 @@ def test_build_template_is_the_same_every_time():
     assert first.sheetnames == second.sheetnames
     for a, b in zip(first.worksheets, second.worksheets, strict=True):
         assert [[c.value for c in r] for r in a.iter_rows()] == [[c.value for c in r] for r in b.iter_rows()]
+
+
+def test_decorate_finds_a_header_below_a_title_and_columns_in_any_order(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    countries = workbook.active
+    countries.title = "Countries "  # matched as the reader matches sheet names
+    countries.append(["Countries of my case"])
+    countries.append([])
+    countries.append(["name", "restricted", "country"])
+    countries.append(["China", "yes", "CN"])
+    facilities = workbook.create_sheet("facilities")
+    facilities.append(["capacity", "facility", "country"])
+    facilities.append([10, "CN_Mine", "CN"])
+    path = tmp_path / "mine.xlsx"
+    workbook.save(path)
+    assert decorate_workbook(path) == [list_name("countries", "country")]
+    workbook = load_workbook(path)
+    formula = workbook.defined_names[list_name("countries", "country")].attr_text
+    sheet = "'Countries '"
+    assert formula == f"OFFSET({sheet}!$C$4,0,0,MAX(1,COUNTA({sheet}!$C:$C)-COUNTA({sheet}!$C$1:$C$3)),1)"
+    country = [dv for dv in workbook["facilities"].data_validations.dataValidation if dv.type == "list"]
+    assert [str(dv.sqref) for dv in country] == [f"C2:C{LAST_ROW}"]
+    capacity = [dv for dv in workbook["facilities"].data_validations.dataValidation if dv.type == "decimal"]
+    assert [str(dv.sqref) for dv in capacity] == [f"A2:A{LAST_ROW}"]
+    assert workbook["Countries "]["C3"].comment is not None and workbook["Countries "]["A1"].comment is None
+    assert workbook["Countries "]["A4"].value == "China" and workbook["facilities"]["A2"].value == 10
