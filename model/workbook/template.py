@@ -265,6 +265,20 @@ def _number(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+# What a blank cell of a wildcard sheet's column means where no other row fills it (SPEC Part 1, lane resolution).
+_FALLBACK = {
+    ("lanes", "transport_cost"): "the setting default_transport_cost",
+    ("lanes", "tariff"): "0",
+    ("lanes", "allowed"): "yes",
+    ("lanes", "max_flow"): "no quota",
+}
+# Rules the column's own fields do not carry.
+_NOTES = {
+    ("facilities", "expansion_cost"): "Required where expansion_max > 0.",
+    ("projects", "funder"): "The funder needs a row in the budgets sheet.",
+}
+
+
 def column_words(column: ColumnSpec) -> str:
     """A column as the instructions list it: ``capacity (activity units/yr)``, ``restricted (yes/no)``."""
     detail = column.unit or ("yes/no" if column.kind == "yesno" else "")
@@ -280,9 +294,15 @@ def header_comment(spec: SheetSpec, column: ColumnSpec) -> str:
         lines.append("Required: every row needs a value.")
     elif column.header_required:
         lines.append("This column must be present; its cells may be blank.")
+    elif column.kind == "text":
+        lines.append("Optional: a free label.")
+    elif column.kind != "key" and any(c.wildcard for c in spec.columns):
+        fallback = _FALLBACK.get((spec.name, column.name), "the default")
+        lines.append(f"Optional. Blank = from the most specific other matching row that fills it, else {fallback}.")
+    elif column.default is not None:
+        lines.append(f"Optional. Blank = {_number(column.default)}.")
     else:
-        default = "none" if column.default is None else _number(column.default)
-        lines.append(f"Optional. Blank = {default}" + ("" if column.default is not None else " (see the meaning)"))
+        lines.append("Optional." if "blank" in column.description.lower() else "Optional. Blank = none.")
     if column.kind == "yesno":
         lines.append("Valid: yes or no (also true/false, 1/0, y/n).")
     elif column.kind == "number":
@@ -294,6 +314,8 @@ def header_comment(spec: SheetSpec, column: ColumnSpec) -> str:
         lines.append(f"Valid: a {name} from column {name} of the '{sheet}' sheet{wild}{extra} (dropdown).")
     elif column.kind == "key":
         lines.append("A name, matched exactly (case-sensitive, spaces around it trimmed).")
+    if (spec.name, column.name) in _NOTES:
+        lines.append(_NOTES[spec.name, column.name])
     if spec.yearly and column.name == "year":
         lines.append("Needs the years sheet; blank = the first model year.")
     return "\n".join(lines)
@@ -424,7 +446,7 @@ def _drop_validations(worksheet: Worksheet, columns: Iterable[int]) -> None:
     kept = [
         dv
         for dv in worksheet.data_validations.dataValidation
-        if not any(r.min_col in managed or r.max_col in managed for r in dv.sqref.ranges)
+        if not any(r.min_col <= column <= r.max_col for r in dv.sqref.ranges for column in managed)
     ]
     worksheet.data_validations.dataValidation = kept
 
