@@ -22,7 +22,8 @@ to fill it in, each with
   column is ``integer``, exclusive minimum and non-zero as formulas), which
   refuses a value outside them, over the whole column below the header;
 * two example rows (three in ``processes``, where a recipe with an input
-  takes two rows), together a small valid case: the template runs as shipped.
+  takes two rows, and in the facility sheets, for a planned plant),
+  together a small valid case: the template runs as shipped.
 
 A sheet added to the schema appears in the template by itself, with its
 comments, dropdowns (through its ``refers_to``) and validation; only its
@@ -99,11 +100,25 @@ PURPOSE: dict[str, str] = {
     "stockpiles": "Strategic stocks of a product held in a country: initial stock (t), minimum cover in days of "
     "demand, maximum (t), holding cost (USD/t/yr).",
     "settings": "Key/value settings of the run (see the settings keys below) and free labels such as case_name.",
+    "scenarios": "Named variants of the case (a ban, a tariff, a plant delay): the workbook with the scenario's "
+    "changes rows and overlay sheets <sheet>@<scenario> applied. based_on applies another scenario first; "
+    "probability is used by --stochastic.",
+    "changes": "One change of a scenario: on the rows of sheet selected by match (column=value pairs separated by "
+    ";, blank = every row), set column to value, scale it by value or add value to it.",
+    "uncertainty": "Monte Carlo factors for --samples: each row multiplies column of sheet, on the rows selected by "
+    "match, by a factor drawn per sample, uniform (low, high) or triangular (low, mode, high); rows with the same "
+    "group move together.",
+    "observations": "Observed facts the uncapped solution should reproduce (calibration): a facility's activity "
+    "(t/yr), a trade (t/yr), or the share of a consumer's product whose stage ran in source_country; compared in "
+    "the results' calibration sheet.",
+    "references": "The sources that source columns cite by ID; read by people, not by the model.",
 }
 
 # Example rows: column -> value, blank columns omitted.  Together a small valid two-year case: a US mine, a
-# Chinese separation plant, a planned US separation plant, demand for oxide in the US and China, half of the
-# US demand allowed to pass through China.  Entries for sheets the schema does not declare are not written.
+# Chinese separation plant, a planned US separation plant, demand for oxide in the US and China, from the
+# second year at most half of the US demand through China (from the second year, so that the observations,
+# compared with an uncapped first year, raise no warning).  Entries for sheets the schema does not declare
+# are not written.
 EXAMPLES: dict[str, list[dict[str, object]]] = {
     "settings": [
         {"setting": "case_name", "value": "Template example", "note": "a label for the results"},
@@ -155,7 +170,7 @@ EXAMPLES: dict[str, list[dict[str, object]]] = {
         {"country": "CN", "product": "oxide", "quantity": 20, "unmet_penalty": 500_000},
     ],
     "exposure_caps": [
-        {"country": "US", "product": "oxide", "stage": "any", "max_share": 0.5},
+        {"country": "US", "product": "oxide", "stage": "any", "max_share": 0.5, "year": 2027},
         {"country": "*", "product": "*", "stage": "mining", "max_share": 1},
     ],
     "years": [
@@ -242,6 +257,21 @@ EXAMPLES: dict[str, list[dict[str, object]]] = {
             "high": 1.3,
             "mode": 1.0,
             "group": "costs",
+        },
+    ],
+    "references": [
+        {
+            "source_id": "S1",
+            "title": "Mineral Commodity Summaries: Rare earths",
+            "publisher": "U.S. Geological Survey",
+            "year": "2025",
+            "link": "https://www.usgs.gov",
+            "taken": "facilities: capacity of US_Mine",
+        },
+        {
+            "source_id": "ESTIMATE",
+            "title": "Our estimate, explained in the note of the row citing it",
+            "taken": "facility_processes: unit costs",
         },
     ],
     "observations": [
