@@ -171,6 +171,11 @@ def test_instructions_list_every_sheet_in_order_with_units_and_the_settings():
     assert [ws.cell(row=r, column=1).value for r in range(first, last + 1)] == list(SETTINGS)
 
 
+def _letter(sheet: str, column: str) -> str:
+    """The template's column letter of ``sheet.column`` (columns in the schema's order)."""
+    return get_column_letter([c.name for c in SHEETS[sheet].columns].index(column) + 1)
+
+
 def _validation_of(ws, letter: str):
     found = [dv for dv in ws.data_validations.dataValidation if f"{letter}2:{letter}{LAST_ROW}" in str(dv.sqref)]
     assert len(found) <= 1, (ws.title, letter, found)
@@ -207,21 +212,24 @@ def test_dropdowns_point_at_the_rows_below_the_header_of_the_sheet_named():
 
 def test_number_validation_follows_the_bounds():
     workbook = load_workbook(SHIPPED)
-    share = _validation_of(workbook["exposure_caps"], "D")
+    share = _validation_of(workbook["exposure_caps"], _letter("exposure_caps", "max_share"))
     assert (share.type, share.operator, share.formula1, share.formula2) == ("decimal", "between", "0", "1")
-    capacity = _validation_of(workbook["facilities"], "C")
+    capacity = _validation_of(workbook["facilities"], _letter("facilities", "capacity"))
     assert (capacity.type, capacity.operator, capacity.formula1, capacity.formula2) == (
         "decimal",
         "between",
         "0",
         "1000000000",
     )
-    year = _validation_of(workbook["demand"], get_column_letter(len(SHEETS["demand"].columns)))
+    year = _validation_of(workbook["demand"], _letter("demand", "year"))
     assert (year.type, year.formula1, year.formula2) == ("whole", "1900", "2200")
-    penalty = _validation_of(workbook["demand"], "D")  # > 0 and ≤ 1e10: a formula, since 'between' includes 0
-    assert penalty.type == "custom" and penalty.formula1 == "AND(ISNUMBER(D2),D2>0,D2<=10000000000)"
-    coefficient = _validation_of(workbook["processes"], "D")
-    assert coefficient.formula1 == "AND(ISNUMBER(D2),D2<>0,D2>=-1000000,D2<=1000000)"
+    # > 0 and ≤ 1e10: a formula, since 'between' includes 0
+    penalty = _validation_of(workbook["demand"], _letter("demand", "unmet_penalty"))
+    cell = f"{_letter('demand', 'unmet_penalty')}2"
+    assert penalty.type == "custom" and penalty.formula1 == f"AND(ISNUMBER({cell}),{cell}>0,{cell}<=10000000000)"
+    coefficient = _validation_of(workbook["processes"], _letter("processes", "coefficient"))
+    cell = f"{_letter('processes', 'coefficient')}2"
+    assert coefficient.formula1 == f"AND(ISNUMBER({cell}),{cell}<>0,{cell}>=-1000000,{cell}<=1000000)"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
