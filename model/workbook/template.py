@@ -311,7 +311,8 @@ _NOTES = {
 
 def column_words(column: ColumnSpec) -> str:
     """A column as the instructions list it: ``capacity (activity units/yr)``, ``restricted (yes/no)``."""
-    detail = column.unit or ("yes/no" if column.kind == "yesno" else "")
+    detail = column.unit if column.unit != column.name else ""
+    detail = detail or ("yes/no" if column.kind == "yesno" else "")
     return column.name + (f" ({detail})" if detail else "") + ("*" if column.required else "")
 
 
@@ -347,7 +348,7 @@ def header_comment(spec: SheetSpec, column: ColumnSpec) -> str:
     if (spec.name, column.name) in _NOTES:
         lines.append(_NOTES[spec.name, column.name])
     if spec.yearly and column.name == "year":
-        lines.append("Needs the years sheet; blank = the first model year.")
+        lines.append("Only with a years sheet: leave it blank in a single-year case.")
     return "\n".join(lines)
 
 
