@@ -383,3 +383,34 @@ def test_decorate_finds_a_header_below_a_title_and_columns_in_any_order(tmp_path
     assert [str(dv.sqref) for dv in capacity] == [f"A2:A{LAST_ROW}"]
     assert workbook["Countries "]["C3"].comment is not None and workbook["Countries "]["A1"].comment is None
     assert workbook["Countries "]["A4"].value == "China" and workbook["facilities"]["A2"].value == 10
+
+
+def test_a_sheet_added_to_the_schema_appears_with_its_comments_dropdowns_and_checks(monkeypatch):
+    """A new sheet declared in the schema (here 'trial') is in the template without touching the template code."""
+    from model.workbook import template
+    from model.workbook.schema import ColumnSpec, SheetSpec
+
+    spec = SheetSpec(
+        "trial",
+        "A sheet added later",
+        (
+            ColumnSpec("kind", "key", required=True, description="What is observed", choices=("a", "b")),
+            ColumnSpec("country", "key", description="Where", refers_to=("countries", "country")),
+            ColumnSpec("observed", "number", unit="t/yr", description="How much", minimum=0, maximum=5),
+        ),
+        key=("kind", "country"),
+        required=False,
+    )
+    monkeypatch.setitem(SHEETS, "trial", spec)
+    monkeypatch.setitem(template.EXAMPLES, "trial", [{"kind": "a", "country": "US", "observed": 1}])
+    workbook = build_template()
+    assert "trial" in workbook.sheetnames and "trial" in fill_order()
+    assert fill_order().index("trial") > fill_order().index("countries")
+    ws = workbook["trial"]
+    assert [c.value for c in ws[1]] == ["kind", "country", "observed"] and ws["A2"].value == "a"
+    assert "Valid: a, b (dropdown)." in ws["A1"].comment.text and "t/yr" in ws["C1"].comment.text
+    assert _validation_of(ws, "A").formula1 == '"a,b"'
+    assert _validation_of(ws, "B").formula1 == list_name("countries", "country")
+    assert (_validation_of(ws, "C").formula1, _validation_of(ws, "C").formula2) == ("0", "5")
+    instructions = [[c.value for c in row] for row in workbook[INSTRUCTIONS].iter_rows()]
+    assert any(row[1] == "trial" and row[3] == "A sheet added later" for row in instructions)

@@ -47,6 +47,7 @@ class ColumnSpec:
     header_required: bool = False  # the column must exist even though its cells may be blank
     integer: bool = False  # a whole number (years, lead times, lives)
     refers_to: tuple[str, str] | None = None  # (sheet, column) whose names this key column must use
+    choices: tuple[str, ...] = ()  # the words SPEC allows in this key column (the template's dropdown)
 
     def expectation(self) -> str:
         """Plain words for what a valid cell of this column holds."""
@@ -621,6 +622,19 @@ for (_sheet, _column), _target in REFERENCES.items():
         SHEETS[_sheet] = replace(
             _spec,
             columns=tuple(replace(c, refers_to=_target) if c.name == _column else c for c in _spec.columns),
+        )
+
+# The words SPEC allows in a key column that names no sheet's names (Parts 3 and 4, where the schema declares them).
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("changes", "operation"): ("set", "scale", "add"),
+    ("uncertainty", "distribution"): ("uniform", "triangular"),
+    ("observations", "kind"): ("activity", "trade", "share"),
+}
+for (_sheet, _column), _words in CHOICES.items():
+    if _sheet in SHEETS and any(c.name == _column for c in SHEETS[_sheet].columns):
+        _spec = SHEETS[_sheet]
+        SHEETS[_sheet] = replace(
+            _spec, columns=tuple(replace(c, choices=_words) if c.name == _column else c for c in _spec.columns)
         )
 
 # Sheets an input workbook may carry for people, read by nobody: no warning.

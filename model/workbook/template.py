@@ -343,6 +343,8 @@ def header_comment(spec: SheetSpec, column: ColumnSpec) -> str:
         wild = " or *" if column.wildcard else ""
         extra = " or any" if (spec.name, column.name) == ("exposure_caps", "stage") else ""
         lines.append(f"Valid: a {name} from column {name} of the '{sheet}' sheet{wild}{extra} (dropdown).")
+    elif column.choices:
+        lines.append(f"Valid: {', '.join(column.choices)} (dropdown).")
     elif column.kind == "key":
         lines.append("A name, matched exactly (case-sensitive, spaces around it trimmed).")
     if (spec.name, column.name) in _NOTES:
@@ -551,6 +553,12 @@ def _column_validation(
         )
     if column.kind == "yesno":
         return _list_validation(YES_NO, f"{column.name}: yes or no", "yes or no (true/false, 1/0, y/n also work).")
+    if column.choices:
+        return _list_validation(
+            '"' + ",".join(column.choices) + '"',
+            f"Not valid in {column.name}",
+            f"{column.name}: one of {', '.join(column.choices)}.",
+        )
     inline = '"' + ",".join(SETTINGS) + '"'
     if (spec.name, column.name) == ("settings", "setting") and (
         SETTINGS_LIST in workbook.defined_names or len(inline) <= 255  # Excel's limit on a list typed in
