@@ -35,10 +35,10 @@ facility bottlenecks, trade flows and where each product came from.
 EPILOG = """\
 examples:
   python run.py                                   solve inputs/base_case.xlsx
+  python run.py --template my_case.xlsx           writes an input workbook to fill in
   python run.py my_case.xlsx                      writes results/my_case.xlsx
   python run.py my_case.xlsx --exposure-cap 0.2   at most 20% exposed, for every demand row
   python run.py my_case.xlsx -o out/result.xlsx
-  python run.py --template my_case.xlsx           writes an input workbook to fill in
 
 exit status: 0 solved, 2 bad input or arguments, 1 solver or system failure,
   130 interrupted (Ctrl-C; nothing is written)
@@ -73,6 +73,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("-o", "--output", type=Path, help="results workbook (default: results/<input name>.xlsx)")
     parser.add_argument(
+        "--template",
+        type=Path,
+        metavar="PATH.xlsx",
+        help="write an input workbook to fill in (instructions, every sheet with comments, dropdowns and a small "
+        "example case) to PATH.xlsx and stop; nothing is solved",
+    )
+    parser.add_argument(
         "--exposure-cap",
         type=_share,
         metavar="SHARE",
@@ -85,13 +92,6 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="also write the model as handed to HiGHS (.lp or .mps) with readable row and column names, "
         "e.g. capacity_constraint(Lynas_Kalgoorlie,2025)",
-    )
-    parser.add_argument(
-        "--template",
-        type=Path,
-        metavar="PATH.xlsx",
-        help="write an input workbook to fill in (instructions, every sheet with comments, dropdowns and a small "
-        "example case) to PATH.xlsx and stop; nothing is solved",
     )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on failure")
     return parser.parse_args(argv)
