@@ -182,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         arguments = parse_arguments(argv)
     except SystemExit as stop:  # bad arguments (message printed) or --help: a status, not an exception
         return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
+    source: Path = arguments.input
     if arguments.template is not None:
         return _write_template(arguments.template, arguments.debug)
-    source: Path = arguments.input
     output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
     problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
     if problem:
