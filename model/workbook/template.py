@@ -14,10 +14,11 @@ to fill it in, each with
   name ``list_<sheet>_<column>`` = ``OFFSET(<first cell below the header>, 0, 0,
   MAX(1, COUNTA(<column>) - COUNTA(<header and above>)), 1)``, which grows as
   rows are added (Excel and LibreOffice evaluate it alike); yes/no columns
-  offer yes and no; ``settings.setting`` offers the known settings, listed on
-  the instructions sheet.  Dropdowns only warn about other text: ``*`` and
-  ``any`` in wildcard columns, true/false in yes/no columns and free labels
-  in settings are valid, and the program's own checks are the rule;
+  offer yes and no, a column with ``ColumnSpec.choices`` its words, and
+  ``settings.setting`` the known settings, listed on the instructions sheet.
+  Dropdowns only warn about other text: ``*`` and ``any`` in wildcard
+  columns, true/false in yes/no columns and free labels in settings are
+  valid, and the program's own checks are the rule;
 * number validation from the column's bounds (whole numbers where the
   column is ``integer``, exclusive minimum and non-zero as formulas), which
   refuses a value outside them, over the whole column below the header;
@@ -53,7 +54,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from model.workbook.schema import SETTINGS, SHEETS, ColumnSpec, SheetSpec
+from model.workbook.schema import SETTINGS, SHEETS, YEAR_COLUMN, ColumnSpec, SheetSpec
 
 INSTRUCTIONS = "instructions"
 LAST_ROW = 1_048_576  # Excel's last row: validation covers the whole column below the header
@@ -327,7 +328,7 @@ def header_comment(spec: SheetSpec, column: ColumnSpec) -> str:
         lines.append("This column must be present; its cells may be blank.")
     elif column.kind == "text":
         lines.append("Optional: a free label.")
-    elif column.kind != "key" and any(c.wildcard for c in spec.columns):
+    elif column.kind != "key" and column.name != YEAR_COLUMN and any(c.wildcard for c in spec.columns):
         fallback = _FALLBACK.get((spec.name, column.name), "the default")
         lines.append(f"Optional. Blank = from the most specific other matching row that fills it, else {fallback}.")
     elif column.default is not None:
@@ -349,7 +350,7 @@ def header_comment(spec: SheetSpec, column: ColumnSpec) -> str:
         lines.append("A name, matched exactly (case-sensitive, spaces around it trimmed).")
     if (spec.name, column.name) in _NOTES:
         lines.append(_NOTES[spec.name, column.name])
-    if spec.yearly and column.name == "year":
+    if spec.yearly and column.name == YEAR_COLUMN:
         lines.append("Only with a years sheet: leave it blank in a single-year case.")
     return "\n".join(lines)
 
