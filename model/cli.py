@@ -36,6 +36,7 @@ facility bottlenecks, trade flows and where each product came from.
 EPILOG = """\
 examples:
   python run.py                                   solve inputs/base_case.xlsx
+  python run.py --template my_case.xlsx           writes an input workbook to fill in
   python run.py my_case.xlsx                      writes results/my_case.xlsx
   python run.py my_case.xlsx --exposure-cap 0.2   at most 20% exposed, for every demand row
   python run.py my_case.xlsx -o out/result.xlsx
@@ -72,6 +73,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "input", nargs="?", type=Path, default=DEFAULT_INPUT, help="input workbook (default: %(default)s)"
     )
     parser.add_argument("-o", "--output", type=Path, help="results workbook (default: results/<input name>.xlsx)")
+    parser.add_argument(
+        "--template",
+        type=Path,
+        metavar="PATH.xlsx",
+        help="write an input workbook to fill in (instructions, every sheet with comments, dropdowns and a small "
+        "example case) to PATH.xlsx and stop; nothing is solved",
+    )
     parser.add_argument(
         "--exposure-cap",
         type=_share,
@@ -190,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     global _CONSOLE
     _CONSOLE = RunConsole(QUIET if arguments.quiet else VERBOSE if arguments.verbose else NORMAL)
     source: Path = arguments.input
+    if arguments.template is not None:
+        return _write_template(arguments.template, arguments.debug)
     output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
     problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
     if problem:
@@ -246,6 +256,40 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if handled:
             signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+def _write_template(path: Path, debug: bool) -> int:
+    """``--template PATH.xlsx``: write the input template; 0 written, 2 a bad path, 1 the system failed."""
+    if path.is_dir():
+        problem = f"'{path}' is a folder; give a file name, e.g. {path / 'my_case.xlsx'}"
+    elif path.suffix.lower() != ".xlsx":
+        problem = f"the template '{path}' must end in .xlsx"
+    elif path.exists() or path.is_symlink():
+        problem = (
+            f"'{path}' already exists and the template never overwrites a workbook (it may hold your data); "
+            "choose another name or delete the file first"
+        )
+    else:
+        problem = check_folder(path, "template")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from model.workbook.template import fill_order, write_template
+
+    try:
+        write_template(path)
+    except OSError as error:
+        print(
+            f"error: could not write the template to '{path}': {error.strerror or error}. "
+            "If the file is open in Excel, close it and run again.",
+            file=sys.stderr,
+        )
+        if debug:
+            traceback.print_exc()
+        return EXIT_FAILED
+    _say(f"Wrote the input template {path}: open it, read its instructions sheet, then fill in the sheets")
+    _say(f"in this order: {', '.join(fill_order())}. Then run: python run.py {path}")
+    return EXIT_OK
 
 
 def _run(

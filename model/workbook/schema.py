@@ -46,6 +46,8 @@ class ColumnSpec:
     wildcard: bool = False  # `*` allowed in this key column
     header_required: bool = False  # the column must exist even though its cells may be blank
     integer: bool = False  # a whole number (years, lead times, lives)
+    refers_to: tuple[str, str] | None = None  # (sheet, column) whose names this key column must use
+    choices: tuple[str, ...] = ()  # the words SPEC allows in this key column (the template's dropdown)
 
     def expectation(self) -> str:
         """Plain words for what a valid cell of this column holds."""
@@ -629,8 +631,60 @@ SETTINGS: dict[str, SettingSpec] = {
     )
 }
 
+# Which sheet and column each key column takes its names from (the template's dropdowns, the instructions).
+# Entries for sheets or columns a workbook version does not have are skipped; a test checks that every key
+# column naming another sheet's names has its entry.
+REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
+    ("facilities", "country"): ("countries", "country"),
+    ("processes", "product"): ("products", "product"),
+    ("facility_processes", "facility"): ("facilities", "facility"),
+    ("facility_processes", "process"): ("processes", "process"),
+    ("lanes", "from"): ("countries", "country"),
+    ("lanes", "to"): ("countries", "country"),
+    ("lanes", "product"): ("products", "product"),
+    ("demand", "country"): ("countries", "country"),
+    ("demand", "product"): ("products", "product"),
+    ("exposure_caps", "country"): ("countries", "country"),
+    ("exposure_caps", "product"): ("products", "product"),
+    ("exposure_caps", "stage"): ("processes", "stage"),
+    ("projects", "facility"): ("facilities", "facility"),
+    ("projects", "funder"): ("budgets", "funder"),
+    ("stockpiles", "country"): ("countries", "country"),
+    ("stockpiles", "product"): ("products", "product"),
+    # SPEC Parts 3 and 4 (scenarios, changes, uncertainty, observations), where the schema declares them
+    ("scenarios", "based_on"): ("scenarios", "scenario"),
+    ("changes", "scenario"): ("scenarios", "scenario"),
+    ("observations", "facility"): ("facilities", "facility"),
+    ("observations", "from"): ("countries", "country"),
+    ("observations", "to"): ("countries", "country"),
+    ("observations", "country"): ("countries", "country"),
+    ("observations", "product"): ("products", "product"),
+    ("observations", "stage"): ("processes", "stage"),
+    ("observations", "source_country"): ("countries", "country"),
+}
+for (_sheet, _column), _target in REFERENCES.items():
+    if _sheet in SHEETS and any(c.name == _column for c in SHEETS[_sheet].columns):
+        _spec = SHEETS[_sheet]
+        SHEETS[_sheet] = replace(
+            _spec,
+            columns=tuple(replace(c, refers_to=_target) if c.name == _column else c for c in _spec.columns),
+        )
+
+# The words SPEC allows in a key column that names no sheet's names (Parts 3 and 4, where the schema declares them).
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("changes", "operation"): ("set", "scale", "add"),
+    ("uncertainty", "distribution"): ("uniform", "triangular"),
+    ("observations", "kind"): ("activity", "trade", "share"),
+}
+for (_sheet, _column), _words in CHOICES.items():
+    if _sheet in SHEETS and any(c.name == _column for c in SHEETS[_sheet].columns):
+        _spec = SHEETS[_sheet]
+        SHEETS[_sheet] = replace(
+            _spec, columns=tuple(replace(c, choices=_words) if c.name == _column else c for c in _spec.columns)
+        )
+
 # Sheets an input workbook may carry for people, read by nobody: no warning.
-DOCUMENTATION_SHEETS = ("sources", "notes", "readme", "legend")
+DOCUMENTATION_SHEETS = ("sources", "notes", "readme", "legend", "instructions")
 
 
 def markdown_tables() -> str:
