@@ -335,6 +335,13 @@ STAGE_COLOURS = ["#8C564B", "#1F77B4", "#7F7F7F", "#9467BD", "#17BECF", "#BCBD22
 STAGE_BLUES = ["#08306B", "#2171B5", "#4292C6", "#6BAED6", "#9ECAE1", "#C6DBEF"]
 
 
+def money_scale(largest: float) -> tuple[str, str, str]:
+    """(unit prefix, axis format, label format) for amounts up to ``largest`` USD: millions from 10 million up."""
+    if largest >= 1e7:
+        return "million ", "#,##0,,", "#,##0.0,,"
+    return "", "#,##0", "#,##0"
+
+
 def _component_label(name: str) -> str:
     if name.startswith("cost_operating_"):
         return f"operating: {name.removeprefix('cost_operating_')}"
@@ -373,14 +380,15 @@ def cost_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
             [(_component_label(i), -v if i == "surplus_credit" else v) for i, v in rows],
             columns=["component", unit],
         )
+        scale, axis_format, label_format = money_scale(max(abs(v) for _, v in rows))
         plans.append(
             ChartPlan(
                 "Cost by stage and component",
                 table,
                 kind="bar",
-                value_axis=f"million {unit}",
-                value_format="#,##0,,",
-                label_format="#,##0.0,,",
+                value_axis=f"{scale}{unit}",
+                value_format=axis_format,
+                label_format=label_format,
                 table_format="#,##0",
                 point_colours=[_component_colour(i, stages) for i, _ in rows],
                 labels=True,
@@ -401,14 +409,15 @@ def cost_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
         table = wide[order].reset_index()
         table["year"] = table["year"].astype(int)
         table.columns = ["year", *(_component_label(c) for c in order)]
+        scale, axis_format, _ = money_scale(float(wide.abs().sum(axis=1).max()))
         plans.append(
             ChartPlan(
                 "Cost of each year by component",
                 table,
                 kind="column",
                 subtype="stacked",
-                value_axis="million USD of the year (not discounted)",
-                value_format="#,##0,,",
+                value_axis=f"{scale}USD of the year (not discounted)",
+                value_format=axis_format,
                 table_format="#,##0",
                 category_format="0",
                 colours={_component_label(c): _component_colour(c, stages) for c in order},
@@ -504,7 +513,7 @@ def exposure_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
                 "cap": [
                     f"{c} {p} · {s}" for c, p, s in zip(rows["country"], rows["product"], rows["stage"], strict=True)
                 ],
-                "achieved share": rows["achieved_share"].to_numpy(),
+                "achieved share (red where the cap binds)": rows["achieved_share"].to_numpy(),
                 "cap share": rows["max_share"].to_numpy(),
             }
         )
@@ -518,7 +527,7 @@ def exposure_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
                 value_min=0,
                 value_max=1,
                 major_unit=0.2,
-                colours={"achieved share": "#4292C6"},
+                colours={"achieved share (red where the cap binds)": "#4292C6"},
                 point_colours=["#C0392B" if b == "yes" else "#4292C6" for b in rows["binding"]],
                 lines=["cap share"],
                 note="Bars: exposed share achieved (red where the cap binds); diamonds: the cap.",
@@ -653,6 +662,9 @@ def year_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
     timeline = table_of(sheets, "project_timeline", "project", "online_year", "years_online")
     if timeline is not None:
         first = int(timeline["online_year"].min())
+        years = table_of(sheets, "capacity_by_stage", "year")
+        if years is not None:  # the axis starts with the first model year
+            first = min(first, int(years["year"].min()))
         last = int((timeline["online_year"] + timeline["years_online"]).max())
         table = pd.DataFrame(
             {
