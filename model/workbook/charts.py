@@ -29,12 +29,16 @@ of the workbook (:func:`country_colours`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 CHART_SHEET = "charts"
+CHART_NAME_LIMIT = 255  # a chart series name
+# XlsxWriter reads a series name of this shape as a reference to a cell (chart.py, _process_names).
+_REFERENCE_LIKE = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
 TABLE_COLUMN = 13  # column N: each chart's table, right of the chart (columns A-M, 13 × 64 px)
 CHART_WIDTH = 820  # px, fits a landscape A4 page at 100 %
 ROW_PIXELS = 20  # default row height
@@ -131,8 +135,6 @@ def draw_charts(workbook, worksheet, plans: Sequence[ChartPlan], number_format: 
     column A; its table at column N; a page break before each chart and the
     print area on columns A-M make one chart per printed page.
     """
-    from model.workbook.write import chart_name
-
     bold = workbook.add_format({"bold": True, "bottom": 1, "bg_color": "#F2F2F2"})
     title_format = workbook.add_format({"bold": True, "font_size": 12})
     note_format = workbook.add_format({"italic": True, "font_color": "#595959"})
@@ -160,7 +162,7 @@ def draw_charts(workbook, worksheet, plans: Sequence[ChartPlan], number_format: 
                     widths[index] = max(widths.get(index, 8), min(40, len(value) + 2))
                 elif value is not None and not (isinstance(value, float) and not math.isfinite(value)):
                     worksheet.write_number(*where, float(value), category if index == 0 else cell)
-        worksheet.insert_chart(top, 0, _chart(workbook, plan, top, chart_name), {"x_offset": 8, "y_offset": 4})
+        worksheet.insert_chart(top, 0, _chart(workbook, plan, top), {"x_offset": 8, "y_offset": 4})
     for index, width in widths.items():
         worksheet.set_column(TABLE_COLUMN + index, TABLE_COLUMN + index, width)
     if tops:
@@ -177,12 +179,22 @@ def chart_rows(plans: Sequence[ChartPlan]) -> list[int]:
     return tops
 
 
+def chart_name(text: str) -> str:
+    """A chart series name that shows ``text`` as written: never read as a cell reference, at most
+    255 characters."""
+    if _REFERENCE_LIKE.match(text):
+        text = text.replace("!", "!\u200b", 1)  # a zero-width space keeps it text
+    if len(text) > CHART_NAME_LIMIT:
+        text = text[: CHART_NAME_LIMIT - 1] + "…"
+    return text
+
+
 def _note(plan: ChartPlan) -> str:
     source = f"Figures from the '{plan.source}' sheet." if plan.source else ""
     return " ".join(part for part in (plan.note, source) if part)
 
 
-def _chart(workbook, plan: ChartPlan, top: int, chart_name: Callable[[str], str]):
+def _chart(workbook, plan: ChartPlan, top: int):
     chart = workbook.add_chart({"type": plan.kind, **({"subtype": plan.subtype} if plan.subtype else {})})
     rows = len(plan.table)
     first, last = top + 3, top + 2 + rows

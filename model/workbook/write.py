@@ -21,7 +21,6 @@ import decimal
 import math
 import numbers
 import os
-import re
 import stat
 import tempfile
 from pathlib import Path
@@ -29,13 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.workbook.charts import CHART_NAME_LIMIT, chart_name  # noqa: F401  (chart_name is used by callers)
+
 EXCEL_TEXT_LIMIT = 32_767  # UTF-16 code units in one cell
-CHART_NAME_LIMIT = 255  # a chart series name
 CUT_MARK = " …[cut: {length:,} characters in all; a cell holds {limit:,}]"
 COLUMN_WIDTH = (10, 60)  # characters, at least and at most
 
-# XlsxWriter reads a series name of this shape as a reference to a cell (chart.py, _process_names).
-_REFERENCE_LIKE = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
 
 NUMBER_FORMATS = {
     "share": "0.0%",
@@ -235,6 +233,7 @@ def _write_sheets(workbook, sheets: dict[str, pd.DataFrame]) -> None:
         return cache[number]
 
     header = workbook.add_format(HEADER_STYLE)
+    number_header = workbook.add_format({**HEADER_STYLE, "align": "right"})
     plans = plan_charts(sheets) if CHART_SHEET not in sheets else []
     order = reading_order([*sheets, *([CHART_SHEET] if plans else [])])
     worksheets = {name: workbook.add_worksheet(name) for name in order}
@@ -242,12 +241,18 @@ def _write_sheets(workbook, sheets: dict[str, pd.DataFrame]) -> None:
     for name, frame in sheets.items():
         ws = worksheets[name]
         columns = [str(c) for c in frame.columns]
+        formats = [number_format(column, units.get((name, column))) for column in columns]
         for index, column in enumerate(columns):
-            ws.write_string(0, index, column, header)
+            numeric = formats[index] is not None and frame.dtypes.iloc[index].kind in "iuf"
+            ws.write_string(0, index, column, number_header if numeric else header)
         ws.freeze_panes(1, 0)
         if columns:
             ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
-        formats = [number_format(column, units.get((name, column))) for column in columns]
+        # Printed: landscape A4, one page wide, the header on every page.
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
         for index, column in enumerate(columns):
             ws.set_column(index, index, _width(column, frame.iloc[:200, index], formats[index]))
         column_formats = [fmt(f) for f in formats]
@@ -453,16 +458,6 @@ def _shown(value, number: str | None = None) -> str:
     if number in (NUMBER_FORMATS["factor"], NUMBER_FORMATS["mixed"]):
         return f"{value:,.4f}"
     return f"{value:.10g}"
-
-
-def chart_name(text: str) -> str:
-    """A chart series name that shows ``text`` as written: never read as a cell reference, at most
-    255 characters."""
-    if _REFERENCE_LIKE.match(text):
-        text = text.replace("!", "!\u200b", 1)  # a zero-width space keeps it text
-    if len(text) > CHART_NAME_LIMIT:
-        text = text[: CHART_NAME_LIMIT - 1] + "…"
-    return text
 
 
 def is_read_only(path: Path) -> bool:
