@@ -105,6 +105,7 @@ class ChartPlan:
     labels: bool = False
     label_format: str | None = None
     dashes: Mapping[str, str] = field(default_factory=dict)
+    category_rotation: int | None = None  # degrees, for long category labels under columns
     note: str = ""
     source: str | None = None
     height: int = 400
@@ -256,6 +257,8 @@ def _chart(workbook, plan: ChartPlan, top: int):
     }
     if plan.category_format:
         category_axis["num_format"] = plan.category_format
+    if plan.category_rotation is not None:
+        category_axis["num_font"] = {**FONT, "rotation": plan.category_rotation}
     if plan.kind == "bar":  # horizontal: categories top to bottom in table order, values along the bottom
         category_axis |= {"reverse": True, "crossing": "max"}  # keeps the value axis at the bottom
         chart.set_x_axis(value_axis)
@@ -343,7 +346,7 @@ COMPONENT_COLOURS = {
     "cost_shortfall_penalty": "#E67E22",
     "surplus_credit": "#9467BD",
 }
-STAGE_COLOURS = ["#8C564B", "#1F77B4", "#7F7F7F", "#9467BD", "#17BECF", "#BCBD22"]  # distinct, none red
+STAGE_COLOURS = ["#9467BD", "#1F77B4", "#17BECF", "#BCBD22", "#7F7F7F", "#8C564B"]  # distinct, none red
 STAGE_BLUES = ["#08306B", "#2171B5", "#4292C6", "#6BAED6", "#9ECAE1", "#C6DBEF"]
 
 
@@ -542,6 +545,7 @@ def exposure_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
                 colours={"achieved share (red where the cap binds)": "#4292C6"},
                 point_colours=["#C0392B" if b == "yes" else "#4292C6" for b in rows["binding"]],
                 lines=["cap share"],
+                category_rotation=-45 if len(table) > 5 else None,
                 note="Bars: exposed share achieved (red where the cap binds); diamonds: the cap.",
                 source="exposure_caps",
                 height=420,

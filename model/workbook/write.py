@@ -21,6 +21,7 @@ import decimal
 import math
 import numbers
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -28,7 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.workbook.charts import CHART_NAME_LIMIT, chart_name  # noqa: F401  (chart_name is used by callers)
+# Charts: model/workbook/charts.py draws them on the 'charts' sheet.  To add one, write a function from the
+# result tables to a list of ChartPlan and register_chart() it (or append it to CHART_BUILDERS).
+from model.workbook.charts import (  # noqa: F401  (re-exported for callers)
+    CHART_BUILDERS,
+    CHART_NAME_LIMIT,
+    ChartPlan,
+    chart_name,
+    register_chart,
+)
 
 EXCEL_TEXT_LIMIT = 32_767  # UTF-16 code units in one cell
 CUT_MARK = " …[cut: {length:,} characters in all; a cell holds {limit:,}]"
@@ -145,8 +154,10 @@ def _format_by_name(column: str) -> str | None:
     name = column.lower()
     if name in ("year", "online_year", "sample", "row", "seed") or name.endswith("_year"):
         return NUMBER_FORMATS["year"]
-    if name.startswith("exposure") or name.endswith("_share") or name in _SHARE_NAMES:
+    if name.startswith("exposure") or name.endswith(("_share", "utilisation")) or name in _SHARE_NAMES:
         return NUMBER_FORMATS["share"]
+    if re.fullmatch(r"p\d{1,2}|mean|median", name):  # percentiles of figures in different units
+        return NUMBER_FORMATS["mixed"]
     if name.startswith("factor_") or name == "discount_factor":
         return NUMBER_FORMATS["factor"]
     if name.endswith("_seconds"):
