@@ -266,3 +266,26 @@ def test_a_workbook_without_chartable_sheets_has_no_charts_sheet(tmp_path: Path)
     path = tmp_path / "plain.xlsx"
     write_workbook({"summary": pd.DataFrame(columns=["item", "value", "unit"]), "odd": pd.DataFrame({"a": [1]})}, path)
     assert openpyxl.load_workbook(path).sheetnames == ["summary", "odd"]
+
+
+def test_many_consumers_chart_the_largest(tmp_path: Path):
+    # 40 demand rows: one supply chart each for the 24 largest of the last year, the 30 largest on the
+    # exposure bars, the 16 largest on the lines over the years; the workbook stays small and readable.
+    consumers = [(f"C{i:02d}", "magnet", 100.0 + i) for i in range(40)]
+    deliveries = pd.DataFrame(
+        [(c, p, y, q, q, 0.0, 0.5, 0.5, 0.0) for c, p, q in consumers for y in (2025, 2026)],
+        columns=["country", "product", "year", "quantity", "delivered", "unmet", "exposure_any", "exposure_mining",
+                 "exposure_magnet"],
+    )  # fmt: skip
+    sourcing = pd.DataFrame(
+        [(c, p, 2026, "mining", "CN", 1.0) for c, p, _ in consumers],
+        columns=["country", "product", "year", "stage", "source_country", "share"],
+    )
+    plans = plan_charts({"deliveries": deliveries, "sourcing": sourcing})
+    supply = [p for p in plans if "where each stage" in p.title]
+    assert len(supply) == 24
+    assert {p.title.split(":")[0] for p in supply} == {f"C{i:02d} magnet" for i in range(16, 40)}
+    bars = next(p for p in plans if p.title.startswith("Exposure by consumer"))
+    assert len(bars.table) == 30 and "30 largest" in bars.note
+    lines = next(p for p in plans if p.title.startswith("Exposure (any stage)"))
+    assert len(lines.table.columns) == 1 + 16

@@ -43,6 +43,9 @@ TABLE_COLUMN = 13  # column N: each chart's table, right of the chart (columns A
 CHART_WIDTH = 820  # px, fits a landscape A4 page at 100 %
 ROW_PIXELS = 20  # default row height
 TOP_N = 15  # plants shown in the most used / bottleneck charts
+MOST_CONSUMERS = 24  # consumers charted one by one (the largest demand rows of the last year)
+MOST_LINES = 16  # consumers on the exposure-over-the-years chart
+MOST_BARS = 30  # consumers (or caps) on one bar chart
 
 RESTRICTED_COLOURS = ["#C0392B", "#E67E22", "#922B21", "#F1948A", "#A04000"]
 PALETTE = [
@@ -443,6 +446,29 @@ def cost_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
     return plans
 
 
+def largest_consumers(sheets: Mapping[str, pd.DataFrame], count: int) -> set[tuple[str, str]] | None:
+    """The ``count`` largest (country, product) demand rows of the last year, or None when all of them fit."""
+    deliveries = table_of(sheets, "deliveries", "country", "product", "quantity")
+    if deliveries is None:
+        return None
+    rows, _ = _last_year(deliveries)
+    sizes = rows.groupby(["country", "product"], sort=False)["quantity"].sum()
+    if len(sizes) <= count:
+        return None
+    return set(sizes.sort_values(ascending=False, kind="stable").head(count).index)
+
+
+def _kept(frame: pd.DataFrame, keep: set[tuple[str, str]] | None) -> pd.DataFrame:
+    if keep is None:
+        return frame
+    pairs = zip(frame["country"], frame["product"], strict=True)
+    return frame[[pair in keep for pair in pairs]]
+
+
+def _of_largest(keep: set | None, count: int) -> str:
+    return f" The {count} largest demand rows of the last year are shown." if keep is not None else ""
+
+
 def _stage_order(sheets: Mapping[str, pd.DataFrame], found: Sequence[str]) -> list[str]:
     deliveries = sheets.get("deliveries")
     stages = []
@@ -464,7 +490,8 @@ def supply_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
         c for c in totals.index if colours[c] not in RESTRICTED_COLOURS
     ]
     plans = []
-    for (country, product), group in rows.groupby(["country", "product"], sort=False):
+    keep = largest_consumers(sheets, MOST_CONSUMERS)
+    for (country, product), group in _kept(rows, keep).groupby(["country", "product"], sort=False):
         wide = group.pivot_table(index="stage", columns="source_country", values="share", aggfunc="sum", sort=False)
         stages = _stage_order(sheets, list(wide.index))
         sources = [c for c in restricted_first if c in wide.columns]
@@ -483,7 +510,7 @@ def supply_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
                 major_unit=0.2,
                 colours=colours,
                 note="Share of the delivered quantity whose stage took place in each country (proportional tracing); "
-                "reds are countries whose plants count as exposure.",
+                "reds are countries whose plants count as exposure." + _of_largest(keep, MOST_CONSUMERS),
                 source="sourcing",
                 height=max(240, 110 + 42 * len(stages)),
             )
@@ -497,6 +524,8 @@ def exposure_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
     deliveries = table_of(sheets, "deliveries", "country", "product", "exposure_any")
     if deliveries is not None:
         rows, year = _last_year(deliveries)
+        keep = largest_consumers(sheets, MOST_BARS)
+        rows = _kept(rows, keep)
         columns = [c for c in deliveries.columns if str(c).startswith("exposure_")]
         table = rows[columns].copy()
         table.insert(0, "consumer", [f"{c} {p}" for c, p in zip(rows["country"], rows["product"], strict=True)])
@@ -515,7 +544,7 @@ def exposure_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
                 value_max=1,
                 major_unit=0.2,
                 colours=colours,
-                note="any = at one stage or more.",
+                note="any = at one stage or more." + _of_largest(keep, MOST_BARS),
                 source="deliveries",
                 height=max(300, 90 + 14 * len(table) * len(columns) // 2),
             )
@@ -523,6 +552,9 @@ def exposure_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
     caps = table_of(sheets, "exposure_caps", "country", "product", "stage", "max_share", "achieved_share", "binding")
     if caps is not None:
         rows, year = _last_year(caps)
+        if len(rows) > MOST_BARS:  # the binding caps first, then the closest to binding
+            rows = rows.assign(_gap=rows["max_share"] - rows["achieved_share"])
+            rows = rows.sort_values(["binding", "_gap"], ascending=[False, True], kind="stable").head(MOST_BARS)
         table = pd.DataFrame(
             {
                 "cap": [
@@ -626,6 +658,8 @@ def year_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
     plans = []
     deliveries = table_of(sheets, "deliveries", "country", "product", "year", "exposure_any")
     if deliveries is not None and deliveries["year"].nunique() > 1:
+        keep = largest_consumers(sheets, MOST_LINES)
+        deliveries = _kept(deliveries, keep)
         frame = deliveries.assign(
             consumer=[f"{c} {p}" for c, p in zip(deliveries["country"], deliveries["product"], strict=True)]
         )
@@ -652,7 +686,7 @@ def year_charts(sheets: Mapping[str, pd.DataFrame]) -> list[ChartPlan]:
                 colours={f"{c} {p}": PALETTE[products.index(p) % len(PALETTE)] for c, p in pairs},
                 dashes={f"{c} {p}": dash_types[countries.index(c) % len(dash_types)] for c, p in pairs},
                 note="Share of each demand row that passed through a restricted plant at one stage or more; "
-                "one colour per product, one line style per country.",
+                "one colour per product, one line style per country." + _of_largest(keep, MOST_LINES),
                 source="deliveries",
                 height=460,
             )
