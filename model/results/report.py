@@ -7,6 +7,7 @@ column's meaning and unit and becomes the ``legend`` sheet.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from model.results.verify import (
 )
 from model.workbook.schema import ANY_STAGE
 from model.workbook.schema import SHEETS as INPUT_SHEETS
+from model.workbook.write import reading_order
 from model.workbook.years import setting_year
 
 BINDING_TOLERANCE = 1e-6
@@ -40,16 +42,24 @@ SHARE_POINT = 0.01  # one percentage point of share
 class Report:
     sheets: dict[str, pd.DataFrame]  # in workbook order
     components: dict[str, float]
+    stages: Sequence[str] | None = None  # the case's stages, to describe exposure_<stage> columns in the legend
+    years: bool = False
 
-    def add_sheet(self, name: str, frame: pd.DataFrame, before: str) -> None:
-        """Insert a sheet before another one, keeping the workbook order."""
+    def add_sheet(self, name: str, frame: pd.DataFrame, before: str | None = None) -> None:
+        """Add (or replace) a sheet, keep the sheets in reading order and the legend describing them all.
+
+        The sheet goes before ``before`` unless :func:`reading_order` places it; the ``legend`` sheet is
+        rebuilt from the columns of every sheet (add the new columns' rows to :data:`LEGEND`).
+        """
         ordered = {}
         for key, value in self.sheets.items():
-            if key == before:
+            if key == before and name not in self.sheets:
                 ordered[name] = frame
-            ordered[key] = value
+            ordered[key] = frame if key == name else value
         ordered.setdefault(name, frame)
-        self.sheets = ordered
+        self.sheets = {key: ordered[key] for key in reading_order(list(ordered))}
+        if "legend" in self.sheets and self.stages is not None:
+            self.sheets["legend"] = legend_for(self.sheets, self.stages, self.years)
 
 
 def _yes(flag: bool) -> str:
@@ -555,14 +565,17 @@ def build_report(
         sheets["capacity_by_stage"] = capacity_by_stage_table(data, sets, sheets["facilities"])
         if "projects" in sheets:
             sheets["project_timeline"] = project_timeline_table(data, sheets["projects"])
-    sheets["legend"] = legend_table(data.stages, [*sheets, "explanations", "warnings", "legend"], data.has_years)
-    return Report(sheets, components)
+    sheets["legend"] = legend_for(sheets, data.stages, data.has_years)
+    sheets = {name: sheets[name] for name in reading_order(list(sheets))}
+    return Report(sheets, components, list(data.stages), data.has_years)
 
 
 LEGEND: list[tuple[str, str, str, str]] = [
     ("summary", "item", "Name of the figure", ""),
     ("summary", "value", "The figure", "see unit"),
     ("summary", "unit", "Unit of the figure", ""),
+    ("summary", "sheet", "Each sheet of this workbook (a link to it), in reading order", ""),
+    ("summary", "contents", "What that sheet holds", ""),
     ("deliveries", "country", "Consuming country", ""),
     ("deliveries", "product", "Product demanded", ""),
     ("deliveries", "quantity", "Demand", "t/yr"),
@@ -762,8 +775,25 @@ YEAR_AFTER = {
 }
 
 
-def legend_table(stages: list[str], sheets: list[str] | None = None, years: bool = False) -> pd.DataFrame:
-    """Every column of ``sheets`` (all when None) with its meaning and unit; a ``year`` row where there are years."""
+def legend_table(
+    stages: list[str],
+    sheets: list[str] | None = None,
+    years: bool = False,
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Every column of ``sheets`` (all when None) with its meaning and unit; a ``year`` row where there are years.
+
+    With ``columns`` (sheet -> its actual columns) the legend describes exactly those, in that order
+    (:func:`describe_column`).
+    """
+    if columns is not None:
+        described = [
+            (sheet, column, *found)
+            for sheet, names in columns.items()
+            for column in names
+            if (found := describe_column(sheet, column, stages, years)) is not None
+        ]
+        return pd.DataFrame(described, columns=LEGEND_COLUMNS)
     rows = []
     for sheet, column, meaning, unit in LEGEND:
         if sheets is not None and sheet not in sheets:
@@ -777,3 +807,54 @@ def legend_table(stages: list[str], sheets: list[str] | None = None, years: bool
         if years and YEAR_AFTER.get(sheet) == column:
             rows.append((sheet, "year", "Model year", ""))
     return pd.DataFrame(rows, columns=["sheet", "column", "meaning", "unit"])
+
+
+# Columns the writer adds to a sheet beyond its table (the summary's linked list of sheets).
+WRITER_COLUMNS = {"summary": ["sheet", "contents"]}
+LEGEND_COLUMNS = ["sheet", "column", "meaning", "unit"]
+
+
+def legend_for(sheets: Mapping[str, pd.DataFrame], stages: Sequence[str], years: bool = False) -> pd.DataFrame:
+    """The legend of exactly these sheets: one row per column, in sheet and column order.
+
+    A column's row is its :data:`LEGEND` entry; an entry whose column has ``<…>`` placeholders
+    (``exposure_<stage>``, ``exposure_any_<country>_<product>``) describes every column it matches that
+    has no entry of its own; ``year`` where there are years is the model year.  A column with no entry
+    gets no row (tests/test_results_workbook.py names it).
+    """
+    columns = {name: [str(c) for c in frame.columns] for name, frame in sheets.items() if name != "legend"}
+    for name, extra in WRITER_COLUMNS.items():
+        if name in columns:
+            columns[name] += [c for c in extra if c not in columns[name]]
+    columns["legend"] = LEGEND_COLUMNS
+    return legend_table(list(stages), years=years, columns=columns)
+
+
+def _placeholder_pattern(column: str) -> re.Pattern[str]:
+    parts = re.split(r"<[^>]+>", column)
+    return re.compile("^" + "(.+)".join(re.escape(part) for part in parts) + "$")
+
+
+def describe_column(sheet: str, column: str, stages: Sequence[str], years: bool = False) -> tuple[str, str] | None:
+    """(meaning, unit) of ``sheet``'s ``column`` from :data:`LEGEND`, or None when it has no entry."""
+    patterns = []
+    for entry_sheet, entry_column, meaning, unit in LEGEND:
+        if entry_sheet != sheet:
+            continue
+        if entry_column == column:
+            return meaning, unit
+        if "<" in entry_column:
+            patterns.append((entry_column, meaning, unit))
+    if column == "year" and (years or sheet in YEAR_AFTER):
+        return "Model year", ""
+    for entry_column, meaning, unit in patterns:
+        match = _placeholder_pattern(entry_column).match(column)
+        if not match:
+            continue
+        if entry_column in ("<stage>", "exposure_<stage>"):
+            stage = match.group(1)
+            if stage not in stages:
+                continue
+            meaning = meaning.replace("this stage", f"the {stage} stage")
+        return meaning, unit
+    return None

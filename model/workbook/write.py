@@ -29,153 +29,156 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# Charts: model/workbook/charts.py draws them on the 'charts' sheet.  To add one, write a function from the
+# result tables to a list of ChartPlan and register_chart() it (or append it to CHART_BUILDERS).
+from model.workbook.charts import (  # noqa: F401  (re-exported for callers)
+    CHART_BUILDERS,
+    CHART_NAME_LIMIT,
+    ChartPlan,
+    chart_name,
+    register_chart,
+)
+
 EXCEL_TEXT_LIMIT = 32_767  # UTF-16 code units in one cell
-CHART_NAME_LIMIT = 255  # a chart series name
 CUT_MARK = " …[cut: {length:,} characters in all; a cell holds {limit:,}]"
 COLUMN_WIDTH = (10, 60)  # characters, at least and at most
 
-# XlsxWriter reads a series name of this shape as a reference to a cell (chart.py, _process_names).
-_REFERENCE_LIKE = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
 
 NUMBER_FORMATS = {
     "share": "0.0%",
     "money": "#,##0",
+    "ratio": "#,##0.00",
     "tonnes": "#,##0.0",
+    "count": "#,##0",
+    "year": "0",
+    "factor": "0.0000",
+    "seconds": "#,##0.00",
+    "mixed": "#,##0.###",
 }
+HEADER_STYLE = {"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "valign": "top"}
+LINK_STYLE = {"font_color": "#0563C1", "underline": 1}
+FILTER_BUTTON = 3  # characters of width the auto-filter button takes in a header cell
+
+# The results sheets in the order an analyst reads them, with what each holds (the summary's contents
+# column links to each).  A sheet not listed here keeps its place among the others, before warnings and
+# legend; add new sheets here (name: one line of what it holds) to place and describe them.
+SHEET_CONTENTS: dict[str, str] = {
+    "summary": "The run: status, total cost and its components, totals, timings",
+    "charts": "The results as charts, each with its figures beside it",
+    "deliveries": "Per consumer: demand, delivered, unmet, exposure by stage, marginal cost",
+    "exposure_caps": "Each exposure cap: achieved share, binding, value of one more point",
+    "explanations": "Why demand was not met, found by relaxing limits in turn",
+    "comparison": "Scenarios side by side: cost, unmet demand, exposure",
+    "frontier": "Cost and unmet demand as the exposure cap tightens",
+    "stochastic": "The two-stage plan's outcome in each scenario",
+    "samples": "Monte Carlo draws: the factors and the outcome of each",
+    "percentiles": "Monte Carlo outcomes: 10th, 50th and 90th percentiles",
+    "calibration": "Observed flows against the model's",
+    "costs_by_year": "Cost of each year by component, and the discount factor",
+    "facilities": "Per plant: capacity, activity, utilisation, expansion, value of capacity",
+    "projects": "Candidate projects: built or not, when, cost, value",
+    "project_timeline": "Built projects: first year online and years online",
+    "capacity_by_stage": "Capacity available per stage and year",
+    "budgets": "Per funder and year: budget, capex committed, value of one more USD",
+    "stockpiles": "Per stockpile and year: stock, purchases, releases, cover",
+    "sourcing": "Per consumer and stage: which countries its supply came from",
+    "trade": "Shipments between countries with their transport and tariff cost",
+    "activity": "Activity per plant and process",
+    "surplus": "Output nobody in the model uses (by-products)",
+    "warnings": "Warnings of the run",
+    "legend": "Every column of every sheet: meaning and unit",
+}
+_LAST = ("warnings", "legend")
 
 
-def _format_for(sheet: str, column: str) -> str | None:
-    if column.startswith("exposure_") or column in ("max_share", "achieved_share", "share", "utilisation"):
+def reading_order(names: list[str]) -> list[str]:
+    """``names`` in the order an analyst reads them: :data:`SHEET_CONTENTS`'s order; a sheet not listed
+    there keeps its place relative to the others and comes before warnings and legend."""
+    rank = {name: index for index, name in enumerate(SHEET_CONTENTS)}
+    known = sorted((n for n in names if n in rank), key=rank.__getitem__)
+    unknown = [n for n in names if n not in rank]
+    middle = [n for n in known if n not in _LAST]
+    # An unknown sheet goes after the known sheet it followed in ``names`` (or first after summary).
+    for name in unknown:
+        before = names[: names.index(name)]
+        anchor = next((n for n in reversed(before) if n in middle), None)
+        middle.insert(middle.index(anchor) + 1 if anchor is not None else min(1, len(middle)), name)
+    return middle + [n for n in known if n in _LAST]
+
+
+def number_format(column: str, unit: object = None) -> str | None:
+    """The Excel number format of a column, from its unit (the legend's) or, without one, its name.
+
+    Shares (``share 0..1``) as percentages with one decimal; USD with thousands separators and no
+    decimals (USD per USD with two); tonnes and activity units with one decimal; years without a
+    separator; days, counts with none.  A unit naming several (``t/yr or share``) gets up to three
+    decimals.  None: text, or a number left as Excel shows it.
+    """
+    text = unit.strip().lower() if isinstance(unit, str) else ""
+    if text:
+        if " or " in text or text.startswith("see"):
+            return NUMBER_FORMATS["mixed"]
+        if "share" in text or "probability" in text or text in ("%", "percent"):
+            return NUMBER_FORMATS["share"]
+        if "per usd" in text:
+            return NUMBER_FORMATS["ratio"]
+        if text.startswith("usd"):
+            return NUMBER_FORMATS["money"]
+        if text == "t" or text.startswith(("t/", "t ")) or "activity unit" in text or text.startswith("tonne"):
+            return NUMBER_FORMATS["tonnes"]
+        if text == "year":
+            return NUMBER_FORMATS["year"]
+        if text in ("days", "days of cover"):
+            return NUMBER_FORMATS["tonnes"]
+        if text in ("years", "count", "draws", "number"):
+            return NUMBER_FORMATS["count"]
+        if text == "factor":
+            return NUMBER_FORMATS["factor"]
+        if text in ("s", "seconds"):
+            return NUMBER_FORMATS["seconds"]
+        if text in ("yes/no", "relative", "text"):
+            return None
+    return _format_by_name(column)
+
+
+_SHARE_NAMES = ("share", "utilisation", "probability", "max_share", "achieved_share", "exposed_share")
+_MONEY_WORDS = ("cost", "objective", "price", "capex", "budget", "committed", "value", "penalty")
+_TONNE_WORDS = (
+    "quantity", "delivered", "unmet", "capacity", "activity", "expansion", "stock", "purchases", "releases",
+    "min_flow", "shortfall", "flow", "observed", "modelled", "deviation", "days",
+)  # fmt: skip
+
+
+def _format_by_name(column: str) -> str | None:
+    """A number format guessed from a column name (for columns the legend gives no unit)."""
+    name = column.lower()
+    if name in ("year", "online_year", "sample", "row", "seed") or name.endswith("_year"):
+        return NUMBER_FORMATS["year"]
+    if name.startswith("exposure") or name.endswith(("_share", "utilisation")) or name in _SHARE_NAMES:
         return NUMBER_FORMATS["share"]
-    if column in (
-        "transport_cost",
-        "tariff_cost",
-        "marginal_cost",
-        "shadow_price_per_pp",
-        "capacity_value",
-        "min_flow_value",
-    ):
+    if re.fullmatch(r"p\d{1,2}|mean|median", name):  # percentiles of figures in different units
+        return NUMBER_FORMATS["mixed"]
+    if name.startswith("factor_") or name == "discount_factor":
+        return NUMBER_FORMATS["factor"]
+    if name.endswith("_seconds"):
+        return NUMBER_FORMATS["seconds"]
+    if any(word in name for word in _MONEY_WORDS):
         return NUMBER_FORMATS["money"]
-    if column in (
-        "quantity",
-        "delivered",
-        "unmet",
-        "capacity",
-        "activity",
-        "expansion",
-        "exposed_activity",
-        "exposed_quantity",
-        "min_flow",
-        "shortfall",
-    ):
+    if any(word in name for word in _TONNE_WORDS):
         return NUMBER_FORMATS["tonnes"]
     return None
 
 
-def _add_charts(workbook, sheets: dict[str, pd.DataFrame]) -> None:
-    """Native Excel charts: cost by component, exposure by consumer and stage."""
-    summary = sheets.get("summary")
-    items = [str(item) for item in summary["item"]] if summary is not None else []
-    cost_rows = [i for i, item in enumerate(items) if item.startswith("cost_") or item == "surplus_credit"]
-    if cost_rows:
-        chart = workbook.add_chart({"type": "bar"})
-        chart.add_series(
-            {
-                "name": "USD/yr",
-                "categories": ["summary", cost_rows[0] + 1, 0, cost_rows[-1] + 1, 0],
-                "values": ["summary", cost_rows[0] + 1, 1, cost_rows[-1] + 1, 1],
-            }
-        )
-        chart.set_title({"name": "Annual cost by component (million USD/yr)"})
-        chart.set_x_axis({"num_format": "#,##0.0,,", "major_gridlines": {"visible": True}})
-        chart.set_legend({"none": True})
-        chart.set_size({"width": 720, "height": 360})
-        workbook.get_worksheet_by_name("summary").insert_chart("E2", chart)
-
-    deliveries = sheets.get("deliveries")
-    if deliveries is not None and len(deliveries):
-        chart = workbook.add_chart({"type": "column"})
-        for index, column in enumerate(deliveries.columns):
-            if str(column).startswith("exposure_"):
-                chart.add_series(
-                    {
-                        "name": ["deliveries", 0, index],
-                        "categories": ["deliveries", 1, 0, len(deliveries), 1],  # country and product
-                        "values": ["deliveries", 1, index, len(deliveries), index],
-                    }
-                )
-        chart.set_title({"name": "Exposed share of each demand row, by stage"})
-        chart.set_y_axis({"name": "share of quantity", "num_format": "0%", "max": 1})
-        chart.set_size({"width": 960, "height": 400})
-        workbook.get_worksheet_by_name("deliveries").insert_chart(len(deliveries) + 3, 0, chart)
-
-
-def _add_year_charts(workbook, sheets: dict[str, pd.DataFrame]) -> None:
-    """With years: capacity by stage and year, projects on a timeline, stock levels."""
-    capacity = sheets.get("capacity_by_stage")
-    if capacity is not None and len(capacity) and len(capacity.columns) > 1:
-        chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
-        for index in range(1, len(capacity.columns)):
-            chart.add_series(
-                {
-                    "name": ["capacity_by_stage", 0, index],
-                    "categories": ["capacity_by_stage", 1, 0, len(capacity), 0],
-                    "values": ["capacity_by_stage", 1, index, len(capacity), index],
-                }
-            )
-        chart.set_title({"name": "Capacity by stage and year (activity units/yr)"})
-        chart.set_size({"width": 800, "height": 380})
-        workbook.get_worksheet_by_name("capacity_by_stage").insert_chart(1, len(capacity.columns) + 1, chart)
-    timeline = sheets.get("project_timeline")
-    if timeline is not None and len(timeline):
-        chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
-        rows = len(timeline)
-        chart.add_series(
-            {
-                "name": "online from",
-                "categories": ["project_timeline", 1, 0, rows, 0],
-                "values": ["project_timeline", 1, 1, rows, 1],
-                "fill": {"none": True},
-                "border": {"none": True},
-            }
-        )
-        chart.add_series(
-            {
-                "name": ["project_timeline", 0, 2],
-                "categories": ["project_timeline", 1, 0, rows, 0],
-                "values": ["project_timeline", 1, 2, rows, 2],
-            }
-        )
-        first = int(timeline["online_year"].min())
-        last = int((timeline["online_year"] + timeline["years_online"]).max())
-        chart.set_x_axis({"min": first, "max": last, "major_unit": 1, "num_format": "0", "name": "year"})
-        chart.set_y_axis({"reverse": True})
-        chart.set_legend({"none": True})
-        chart.set_title({"name": "Projects online (years within the horizon)"})
-        chart.set_size({"width": 800, "height": max(240, 40 * rows + 120)})
-        workbook.get_worksheet_by_name("project_timeline").insert_chart(1, 5, chart)
-    stocks = sheets.get("stockpiles")
-    if stocks is not None and len(stocks):
-        chart = workbook.add_chart({"type": "line"})
-        start = 0
-        keys = list(zip(stocks["country"], stocks["product"], strict=True))
-        while start < len(keys):
-            end = start
-            while end + 1 < len(keys) and keys[end + 1] == keys[start]:
-                end += 1
-            chart.add_series(
-                {
-                    "name": chart_name(f"{keys[start][0]} {keys[start][1]}"),
-                    "categories": ["stockpiles", start + 1, 2, end + 1, 2],
-                    "values": ["stockpiles", start + 1, 3, end + 1, 3],
-                    "marker": {"type": "circle"},
-                }
-            )
-            start = end + 1
-        chart.set_title({"name": "Stock at the end of each year (t)"})
-        chart.set_y_axis({"name": "t", "num_format": "#,##0"})
-        chart.set_size({"width": 800, "height": 380})
-        workbook.get_worksheet_by_name("stockpiles").insert_chart(1, len(stocks.columns) + 1, chart)
+def _units(sheets: dict[str, pd.DataFrame]) -> dict[tuple[str, str], str]:
+    """(sheet, column) -> unit, from the ``legend`` sheet when there is one."""
+    legend = sheets.get("legend")
+    if legend is None or not {"sheet", "column", "unit"} <= set(legend.columns):
+        return {}
+    return {
+        (str(sheet), str(column)): unit
+        for sheet, column, unit in legend[["sheet", "column", "unit"]].itertuples(index=False)
+        if isinstance(unit, str)
+    }
 
 
 def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[str]:
@@ -207,25 +210,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[s
                 "nan_inf_to_errors": True,  # never reached: non-finite numbers are written blank
             },
         )
-        bold = workbook.add_format({"bold": True})
-        formats = {fmt: workbook.add_format({"num_format": fmt}) for fmt in set(NUMBER_FORMATS.values())}
-        formats["#,##0.##"] = workbook.add_format({"num_format": "#,##0.##"})
-        for name, frame in sheets.items():
-            ws = workbook.add_worksheet(name)
-            columns = [str(c) for c in frame.columns]
-            for index, column in enumerate(columns):
-                ws.write_string(0, index, column, bold)
-            ws.freeze_panes(1, 0)
-            column_formats = []
-            for index, column in enumerate(columns):
-                fmt = _format_for(name, column) or ("#,##0.##" if name == "summary" and column == "value" else None)
-                column_formats.append(formats[fmt] if fmt else None)
-                ws.set_column(index, index, _width(column, frame.iloc[:200, index]))
-            for row_number, row in enumerate(frame.itertuples(index=False, name=None), start=1):
-                for index, value in enumerate(row):
-                    _write_cell(ws, row_number, index, value, column_formats[index])
-        _add_charts(workbook, sheets)
-        _add_year_charts(workbook, sheets)
+        _write_sheets(workbook, sheets)
         workbook.close()
         # mkstemp made the file 0600 whatever the umask: give it the permissions a new file would have,
         # so that colleagues can read the results where the folder lets them.
@@ -238,6 +223,84 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[s
         if not replaced:  # any failure, Ctrl-C included: no half-written file is left behind
             Path(temporary).unlink(missing_ok=True)
     return notes
+
+
+def _write_sheets(workbook, sheets: dict[str, pd.DataFrame]) -> None:
+    """Every sheet in reading order (:func:`reading_order`), the ``charts`` sheet second when there are charts.
+
+    Each table: a styled, frozen header with an auto-filter; number formats from the legend's units
+    (:func:`number_format`); widths fitted to the header and the first rows as shown.  The summary's
+    ``value`` cells are formatted by their row's unit, and its ``sheet`` column links to every sheet.
+    """
+    from model.workbook.charts import CHART_SHEET, draw_charts, plan_charts
+
+    cache: dict[str, object] = {}
+
+    def fmt(number: str | None):
+        if number is None:
+            return None
+        if number not in cache:
+            cache[number] = workbook.add_format({"num_format": number})
+        return cache[number]
+
+    header = workbook.add_format(HEADER_STYLE)
+    number_header = workbook.add_format({**HEADER_STYLE, "align": "right"})
+    plans = plan_charts(sheets) if CHART_SHEET not in sheets else []
+    order = reading_order([*sheets, *([CHART_SHEET] if plans else [])])
+    worksheets = {name: workbook.add_worksheet(name) for name in order}
+    units = _units(sheets)
+    for name, frame in sheets.items():
+        ws = worksheets[name]
+        columns = [str(c) for c in frame.columns]
+        formats = [number_format(column, units.get((name, column))) for column in columns]
+        for index, column in enumerate(columns):
+            numeric = formats[index] is not None and frame.dtypes.iloc[index].kind in "iuf"
+            ws.write_string(0, index, column, number_header if numeric else header)
+        ws.freeze_panes(1, 0)
+        if columns:
+            ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
+        # Printed: landscape A4, one page wide, the header on every page.
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        for index, column in enumerate(columns):
+            ws.set_column(index, index, _width(column, frame.iloc[:200, index], formats[index]))
+        column_formats = [fmt(f) for f in formats]
+        if name == "summary" and columns[:3] == ["item", "value", "unit"]:
+            _write_summary(ws, frame, order, fmt, header, workbook.add_format(LINK_STYLE))
+            continue
+        for row_number, row in enumerate(frame.itertuples(index=False, name=None), start=1):
+            for index, value in enumerate(row):
+                _write_cell(ws, row_number, index, value, column_formats[index])
+    if plans:
+        draw_charts(workbook, worksheets[CHART_SHEET], plans, fmt)
+
+
+SUMMARY_CONTENTS = 4  # column E: the summary's list of sheets (after a blank column)
+
+
+def _write_summary(ws, frame: pd.DataFrame, order: list[str], fmt, header, link) -> None:
+    """The summary's rows, each value formatted by its unit, and beside them a linked list of the sheets."""
+    sheets = [name for name in order if name != "summary"]
+    ws.write_string(0, SUMMARY_CONTENTS, "sheet", header)
+    ws.write_string(0, SUMMARY_CONTENTS + 1, "contents", header)
+    ws.set_column(SUMMARY_CONTENTS - 1, SUMMARY_CONTENTS - 1, 3)
+    ws.set_column(SUMMARY_CONTENTS, SUMMARY_CONTENTS, max([10, *(len(n) + 2 for n in sheets)]))
+    described = [SHEET_CONTENTS.get(name, "See the legend sheet") for name in sheets]
+    ws.set_column(SUMMARY_CONTENTS + 1, SUMMARY_CONTENTS + 1, min(COLUMN_WIDTH[1], max([10, *map(len, described)]) + 2))
+    rows = list(frame.itertuples(index=False, name=None))
+    for row_number in range(1, max(len(rows), len(sheets)) + 1):
+        if row_number <= len(rows):
+            row = rows[row_number - 1]
+            unit = row[2] if len(row) > 2 else None
+            value_format = fmt(number_format(str(row[0]), unit) or None) if isinstance(row[1], numbers.Real) else None
+            for index, value in enumerate(row):
+                _write_cell(ws, row_number, index, value, value_format if index == 1 else None)
+        if row_number <= len(sheets):
+            name = sheets[row_number - 1]
+            ws.write_url(row_number, SUMMARY_CONTENTS, f"internal:'{name}'!A1", link, string=name, tip=f"Go to {name}")
+            ws.write_string(row_number, SUMMARY_CONTENTS + 1, described[row_number - 1])
 
 
 def _write_cell(ws, row: int, column: int, value, cell_format) -> None:
@@ -376,31 +439,36 @@ def _is_infinite(value) -> bool:
         return False
 
 
-def _width(column: str, values: pd.Series) -> int:
-    """Column width from the header and the first rows, long text capped (it wraps in the cell anyway)."""
+def _width(column: str, values: pd.Series, number: str | None = None) -> int:
+    """Column width from the header (and its filter button) and the first rows as shown, long text capped
+    (it wraps in the cell anyway)."""
     low, high = COLUMN_WIDTH
-    width = len(column)
+    width = len(column) + FILTER_BUTTON
     for value in values:
-        width = max(width, len(_shown(value)) if not isinstance(value, str) else len(value))
+        width = max(width, len(value) if isinstance(value, str) else len(_shown(value, number)))
         if width >= high:
             break
     return min(high, max(low, width + 2))
 
 
-def _shown(value) -> str:
-    if isinstance(value, float):
+def _shown(value, number: str | None = None) -> str:
+    """A cell as Excel shows it in ``number`` format, near enough to size its column."""
+    value = _cell(value)
+    if not isinstance(value, float) or isinstance(value, bool):
+        return "" if value is None else str(value)
+    if number == NUMBER_FORMATS["share"]:
+        return f"{value * 100:.1f}%"
+    if number in (NUMBER_FORMATS["year"],):
+        return f"{value:.0f}"
+    if number in (NUMBER_FORMATS["money"], NUMBER_FORMATS["count"]):
+        return f"{value:,.0f}"
+    if number == NUMBER_FORMATS["tonnes"]:
+        return f"{value:,.1f}"
+    if number in (NUMBER_FORMATS["ratio"], NUMBER_FORMATS["seconds"]):
         return f"{value:,.2f}"
-    return str(value)
-
-
-def chart_name(text: str) -> str:
-    """A chart series name that shows ``text`` as written: never read as a cell reference, at most
-    255 characters."""
-    if _REFERENCE_LIKE.match(text):
-        text = text.replace("!", "!\u200b", 1)  # a zero-width space keeps it text
-    if len(text) > CHART_NAME_LIMIT:
-        text = text[: CHART_NAME_LIMIT - 1] + "…"
-    return text
+    if number in (NUMBER_FORMATS["factor"], NUMBER_FORMATS["mixed"]):
+        return f"{value:,.4f}"
+    return f"{value:.10g}"
 
 
 def is_read_only(path: Path) -> bool:
