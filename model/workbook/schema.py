@@ -376,6 +376,22 @@ SHEETS: dict[str, SheetSpec] = {
             key=("country", "product"),
             required=False,
         ),
+        SheetSpec(
+            "references",
+            "Bibliography: the sources that the `source` columns of the other sheets cite by ID (read by people, "
+            "not by the model)",
+            (
+                _key("source_id", "Source ID cited in `source` columns (S1, S2 ...; ESTIMATE, DERIVED ... for the "
+                     "kinds of number that are not taken from a source)"),
+                ColumnSpec("title", "text", description="Title of the source"),
+                ColumnSpec("publisher", "text", description="Who published it"),
+                ColumnSpec("year", "text", description="Year (or years) of publication"),
+                ColumnSpec("link", "text", description="Address (several separated by ' ; ')"),
+                ColumnSpec("taken", "text", description="What the case takes from it (sheets and rows citing it)"),
+            ),
+            key=("source_id",),
+            required=False,
+        ),
     )
 }
 
