@@ -256,6 +256,14 @@ SHEETS: dict[str, SheetSpec] = {
                     exclusive_minimum=True,
                 ),
                 _year(),
+                ColumnSpec(
+                    "capped",
+                    "yesno",
+                    default=True,
+                    description="no: a background row (another economy's own use, e.g. China's) that competes for "
+                    "supply but to which no exposure cap applies (not default_exposure_cap, --exposure-cap nor "
+                    "exposure_caps rows)",
+                ),
             ),
             key=("country", "product"),
             yearly=True,
