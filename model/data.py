@@ -84,6 +84,7 @@ class LaneRule:
     allowed: bool | None
     max_flow: float | None
     row: int
+    min_flow: float | None = None  # t/yr contracted on each matching trade (SPEC Part 4)
 
     @property
     def keys(self) -> tuple[str, str, str]:
@@ -124,6 +125,30 @@ class Stockpile:
     @property
     def key(self) -> tuple[str, str]:
         return (self.country, self.product)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A fact the uncapped solution should reproduce (SPEC Part 4, sheet ``observations``).
+
+    ``kind`` activity: ``facility`` (and ``product``: its output of it);
+    trade: ``origin``, ``destination``, ``product``; share: ``country``,
+    ``product``, ``stage``, ``source_country``.  Unused keys are None.
+    ``tolerance`` is absolute for shares, relative to ``observed`` for quantities.
+    """
+
+    kind: str
+    observed: float
+    facility: str | None
+    origin: str | None
+    destination: str | None
+    country: str | None
+    product: str | None
+    stage: str | None
+    source_country: str | None
+    tolerance: float
+    source: str
+    row: int
 
 
 @dataclass(frozen=True)
@@ -175,6 +200,7 @@ class ModelData:
     budgets: dict[str, dict[int, float]] = field(default_factory=dict)  # funder -> year -> USD
     stockpiles: list[Stockpile] = field(default_factory=list)
     has_years: bool = False  # a `years` sheet: results carry a year column
+    observations: list[Observation] = field(default_factory=list)  # calibration facts (SPEC Part 4)
 
     def at(self, year: int) -> YearData:
         """The rows that apply in ``year``."""
@@ -190,6 +216,10 @@ class ModelData:
             self.exposure_caps,
             self.lane_rules,
         )
+
+    def has_min_flow(self) -> bool:
+        """A lane row with a min_flow above 0 applies in some year (contracted offtakes, SPEC Part 4)."""
+        return any(rule.min_flow for year in self.years for rule in self.at(year).lane_rules)
 
     def discount_factor(self, year: int) -> float:
         """(1 + r)^-(year − first year), r = setting discount_rate."""

@@ -74,6 +74,7 @@ FAMILIES: dict[str, tuple[type, list[str]]] = {
     "build": (BuildKey, ["project"]),
     "stock": (StockKey, NODE),
     "cover": (StockpileKey, ["country", "product"]),
+    "offtake": (TradeKey, TRADE),
 }
 EXTRA = [name for name in ActivityKey._fields if name not in FAMILIES["activity"][1]]
 INTEGER_FIELDS = ("demand", "year")  # key fields that are whole numbers (typed so even in empty frames)
@@ -292,6 +293,8 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     stock_keys = list(zip(stock["country"], stock["product"], strict=True))
     cost[col["v_stock"]] = np.array([holding[key] for key in stock_keys], dtype=float) * yearly(stock)
     cost[col["v_cover_shortfall"]] = float(data.settings["unmet_demand_penalty"]) * yearly(shortfall)
+    offtake = frames["v_min_flow_shortfall"]
+    cost[col["v_min_flow_shortfall"]] = float(data.settings["unmet_demand_penalty"]) * yearly(offtake)
 
     col_lower = np.zeros(n_cols)
     col_upper = np.full(n_cols, np.inf)
@@ -481,6 +484,15 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     heads = group.size().index
     first = add_block("stock_max_constraint", -np.inf, [stockpiles[k, p].max for k, p, _ in heads], len(heads))
     add(row + first, capped["column"].to_numpy(), 1.0)
+
+    # ---- contracted offtakes: Σ_t shipment + shortfall ≥ min_flow --------
+    contracts = pd.MultiIndex.from_frame(offtake[TRADE + extra])
+    minimum = [sets.min_flows[key] for key in sets.offtake]
+    first = add_block("min_flow_constraint", minimum, np.inf, len(contracts))
+    found = contracts.get_indexer(pd.MultiIndex.from_frame(shipment[TRADE + extra])) if len(shipment) else np.zeros(0)
+    found = np.asarray(found, dtype=np.int64)
+    add(found[found >= 0] + first, col["v_shipment"][found >= 0], 1.0)  # trades without a min_flow have no row
+    add(np.arange(len(contracts)) + first, col["v_min_flow_shortfall"], 1.0)
 
     lp = MatrixLP(
         cost=cost,

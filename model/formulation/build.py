@@ -14,6 +14,7 @@ from model.formulation.constraints.balance import define_balance_constraints
 from model.formulation.constraints.capacity import define_capacity_constraints
 from model.formulation.constraints.demand import define_demand_constraints
 from model.formulation.constraints.exposure import define_exposure_constraints
+from model.formulation.constraints.offtakes import define_offtake_constraints
 from model.formulation.constraints.projects import define_project_constraints
 from model.formulation.constraints.stocks import define_stock_constraints
 from model.formulation.constraints.trade import define_trade_constraints
@@ -33,5 +34,6 @@ def build_model(data: ModelData, sets: ModelSets) -> pyo.ConcreteModel:
     define_exposure_constraints(model, data, sets)
     define_project_constraints(model, data, sets)
     define_stock_constraints(model, data, sets)
+    define_offtake_constraints(model, data, sets)
     define_objective(model, data, sets)
     return model

@@ -37,7 +37,8 @@ def cost_coefficients(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets
        − Σ δ_y · surplus_price_py · v_surplus[k, p, t, y]
        + Σ (Σ_{y = y'}^{min(y' + life − 1, last)} δ_y) · annual_cost_p · v_build[p, y']
        + Σ δ_y · holding_cost_kp · v_stock[k, p, t, y]
-       + Σ δ_y · unmet_demand_penalty · v_cover_shortfall[k, p, y]          (USD, present value)
+       + Σ δ_y · unmet_demand_penalty · v_cover_shortfall[k, p, y]
+       + Σ δ_y · unmet_demand_penalty · v_min_flow_shortfall[o, d, p, y]    (USD, present value)
 
     With one year, δ = 1 and this is Part 1's annual cost.
     """
@@ -81,6 +82,8 @@ def cost_coefficients(model: pyo.ConcreteModel, data: ModelData, sets: ModelSets
             terms.append((cost * discount[key.year], var))
     penalty = float(data.settings["unmet_demand_penalty"])
     for key, var in keyed(model, sets, "v_cover_shortfall"):
+        terms.append((penalty * discount[key.year], var))
+    for key, var in keyed(model, sets, "v_min_flow_shortfall"):
         terms.append((penalty * discount[key.year], var))
     return terms
 

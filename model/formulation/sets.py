@@ -33,6 +33,15 @@ A trade (origin o, destination d, product p) is created only where o has a
 facility that makes p and d has a use for p (a facility consuming it or a
 demand row).  Its lane columns are resolved rule by rule (see
 :mod:`model.wildcards`); banned trades and zero quotas create nothing.
+
+Contracted offtakes
+-------------------
+A lane's ``min_flow`` (SPEC Part 4) applies, per year, to each trade the
+row matches among those that could exist (origin makes the product,
+destination uses it), and always to the trade a row names in all three key
+cells.  Each gets a shortfall (``offtake``, ``min_flows``); where the trade
+cannot carry it (banned, a zero quota, no maker or no user) the whole
+min_flow is shortfall, with a warning, as it is where a quota is below it.
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from model.formulation.keys import (
     StockpileKey,
     TradeKey,
 )
+from model.workbook.schema import WILDCARD
 from model.workbook.validate import lane_table
 
 Tag = frozenset
@@ -101,6 +111,8 @@ class ModelSets:
     stock: list[StockKey] = field(default_factory=list)
     cover: list[StockpileKey] = field(default_factory=list)  # stockpiles with a cover target in the year
     warnings: list[str] = field(default_factory=list)
+    offtake: list[TradeKey] = field(default_factory=list)  # trades with a min_flow, year by year (SPEC Part 4)
+    min_flows: dict[TradeKey, float] = field(default_factory=dict)  # t/yr that must flow on each of them
     _output_tags: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def output_tag(self, tag: str, stage: str, restricted: bool) -> str:
@@ -123,20 +135,7 @@ def resolve_trades(data: ModelData, view: YearData) -> dict[TradeKey, Trade]:
     Users are countries with a facility consuming the product, a demand row
     for it, or a stockpile of it.
     """
-    makers: dict[str, set[str]] = defaultdict(set)
-    users: dict[str, set[str]] = defaultdict(set)
-    for pair in view.facility_processes:
-        process = data.processes[pair.process]
-        country = view.facilities[pair.facility].country
-        for product in process.outputs:
-            makers[product].add(country)
-        for product in process.inputs:
-            users[product].add(country)
-    for demand in view.demands.values():
-        users[demand.product].add(demand.country)
-    for stockpile in data.stockpiles:
-        users[stockpile.product].add(stockpile.country)
-
+    makers, users = trade_ends(data, view)
     table = lane_table(view.lane_rules)
     trades = {}
     for product in data.products:
@@ -162,12 +161,108 @@ def resolve_trades(data: ModelData, view: YearData) -> dict[TradeKey, Trade]:
     return trades
 
 
+def trade_ends(data: ModelData, view: YearData) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per product, the countries that make it and those that use it in one year."""
+    makers: dict[str, set[str]] = defaultdict(set)
+    users: dict[str, set[str]] = defaultdict(set)
+    for pair in view.facility_processes:
+        process = data.processes[pair.process]
+        country = view.facilities[pair.facility].country
+        for product in process.outputs:
+            makers[product].add(country)
+        for product in process.inputs:
+            users[product].add(country)
+    for demand in view.demands.values():
+        users[demand.product].add(demand.country)
+    for stockpile in data.stockpiles:
+        users[stockpile.product].add(stockpile.country)
+    return makers, users
+
+
+def resolve_min_flows(
+    data: ModelData, view: YearData, trades: dict[TradeKey, Trade]
+) -> tuple[dict[TradeKey, float], list[str]]:
+    """Contracted offtakes of one year: min_flow (t/yr) per trade, and warnings where it cannot all flow.
+
+    A warning holds ``{years}`` where the years it applies to go (:func:`offtake_warnings`).
+
+    Candidates are the trades that could exist (origin makes, destination
+    uses the product) and the trades lane rows with a min_flow name in full;
+    each takes its min_flow column from the most specific matching row with
+    a value, like every lane column.  ``trades`` are the year's allowed
+    trades (:func:`resolve_trades`).
+    """
+    if not any(rule.min_flow for rule in view.lane_rules):
+        return {}, []
+    makers, users = trade_ends(data, view)
+    candidates = {
+        (origin, destination, product)
+        for product in data.products
+        for origin in makers[product]
+        for destination in users[product]
+        if origin != destination
+    }
+    named = [rule for rule in view.lane_rules if rule.min_flow and WILDCARD not in rule.keys]
+    candidates |= {rule.keys for rule in named if rule.product in data.products}
+    table = lane_table(view.lane_rules)
+    found: dict[TradeKey, float] = {}
+    notes: list[str] = []
+    for origin, destination, product in sorted(candidates):
+        resolved, _ = table.resolve((origin, destination, product))
+        value, row = resolved.get("min_flow", (None, 0))
+        if not value:
+            continue
+        key = TradeKey(origin, destination, product, view.year)
+        found[key] = float(value)
+        trade = trades.get(key)
+        where = f"lanes row {row}: min_flow {value:g} t/yr on {origin} → {destination} {product}"
+        if trade is None:
+            if not resolved.get("allowed", (True, 0))[0]:
+                why = f"the trade is banned (allowed = no, lanes row {resolved['allowed'][1]})"
+            elif resolved.get("max_flow", (None, 0))[0] == 0:
+                why = f"its max_flow is 0 (lanes row {resolved['max_flow'][1]})"
+            elif origin not in makers[product]:
+                why = f"no facility in {origin} makes {product}"
+            else:
+                why = f"nothing in {destination} uses {product}"
+            notes.append(f"{where} cannot flow{{years}}: {why}; all of it is priced as a shortfall")
+        elif trade.max_flow is not None and trade.max_flow < value:
+            notes.append(
+                f"{where} is above its max_flow of {trade.max_flow:g} t/yr{{years}}; at least the difference is "
+                "priced as a shortfall"
+            )
+    return found, notes
+
+
+def offtake_warnings(data: ModelData, notes: list[tuple[int, str]]) -> list[str]:
+    """Each (year, warning) once, naming the years it holds in where the case has years."""
+    years: dict[str, list[int]] = defaultdict(list)
+    for year, note in notes:
+        years[note].append(year)
+    out = []
+    for note, found in years.items():
+        if not data.has_years:
+            when = ""
+        elif len(found) == 1:
+            when = f" in {found[0]}"
+        else:
+            when = f" in {', '.join(str(y) for y in found)}"
+        out.append(note.replace("{years}", when))
+    return out
+
+
 def build_sets(data: ModelData) -> ModelSets:
     """Reachable tags and every sparse index set of the LP, year by year."""
     views = [data.at(year) for year in data.years]
     trades: dict[TradeKey, Trade] = {}
+    min_flows: dict[TradeKey, float] = {}
+    offtake_notes: list[tuple[int, str]] = []
     for view in views:
-        trades.update(resolve_trades(data, view))
+        year_trades = resolve_trades(data, view)
+        trades.update(year_trades)
+        found, notes = resolve_min_flows(data, view, year_trades)
+        min_flows.update(found)
+        offtake_notes += [(view.year, note) for note in notes]
     destinations: dict[tuple[str, str], set[str]] = defaultdict(set)
     for trade in trades:
         destinations[trade.origin, trade.product].add(trade.destination)
@@ -340,5 +435,7 @@ def build_sets(data: ModelData) -> ModelSets:
         build=[BuildKey(project.name, year) for project in data.projects for year in project.online_years],
         stock=stock,
         cover=cover,
-        warnings=warnings,
+        warnings=warnings + offtake_warnings(data, offtake_notes),
+        offtake=list(min_flows),
+        min_flows=min_flows,
     )

@@ -17,6 +17,7 @@ objective and the extraction.
     v_build[p, y]                share of project p coming online in year y, 0 ≤ · ≤ 1 (binary if all_or_nothing)
     v_stock[k, p, t, y]          t of p with tag t held in k at the end of year y (≤ max via a row)
     v_cover_shortfall[k, p, y]   t by which the stock of p in k falls short of its cover in year y
+    v_min_flow_shortfall[o, d, p, y]  t/yr by which the trade o → d of p falls short of its min_flow in year y
 
 All are continuous and non-negative (tonnes or activity units per year).
 """
@@ -41,6 +42,7 @@ KEYS = {
     "v_build": "build",
     "v_stock": "stock",
     "v_cover_shortfall": "cover",
+    "v_min_flow_shortfall": "offtake",
 }
 BOUNDED = ("v_expansion", "v_build")
 

@@ -9,7 +9,7 @@ columns of each table are the field names of the family's key
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from model.formulation.keys import (
     ShipmentKey,
     StockKey,
     StockpileKey,
+    TradeKey,
 )
 from model.formulation.sets import ModelSets
 from model.formulation.terms import keyed_rows
@@ -47,6 +48,9 @@ class Solution:
     stock: pd.DataFrame  # country, product, tag, year, value
     cover_shortfall: pd.DataFrame  # country, product, year, value
     duals: dict[str, dict[tuple, float]]  # row family -> dual by named key (rows that exist)
+    min_flow_shortfall: pd.DataFrame = field(  # origin, destination, product, year, value (SPEC Part 4)
+        default_factory=lambda: pd.DataFrame(columns=[*TradeKey._fields, "value", "raw_value"])
+    )
 
     def in_year(self, year: int) -> Solution:
         """The flows of one year (duals unchanged)."""
@@ -55,7 +59,7 @@ class Solution:
             return frame[frame["year"] == year]
 
         return Solution(
-            *(only(getattr(self, name)) for name in FLOW_FAMILIES),
+            **{name: only(getattr(self, name)) for name in FLOW_FAMILIES},
             duals=self.duals,
         )
 
@@ -92,6 +96,7 @@ FLOW_FAMILIES = (
     "build",
     "stock",
     "cover_shortfall",
+    "min_flow_shortfall",
 )
 DUAL_FAMILIES = (
     "balance_constraint",
@@ -105,6 +110,7 @@ DUAL_FAMILIES = (
     "budget_constraint",
     "cover_constraint",
     "stock_max_constraint",
+    "min_flow_constraint",
 )
 
 
@@ -120,5 +126,6 @@ def extract_solution(model: pyo.ConcreteModel, sets: ModelSets, result: SolveRes
         build=_values(model.v_build, sets.build, BuildKey._fields, result),
         stock=_values(model.v_stock, sets.stock, StockKey._fields, result),
         cover_shortfall=_values(model.v_cover_shortfall, sets.cover, StockpileKey._fields, result),
+        min_flow_shortfall=_values(model.v_min_flow_shortfall, sets.offtake, TradeKey._fields, result),
         duals={name: _duals(model, name, result) for name in DUAL_FAMILIES},
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from model.data import ModelData
 from model.formulation.keys import BudgetKey, CapKey, DemandKey, FacilityKey, TradeKey
 from model.formulation.sets import ModelSets
+from model.results.calibration import calibration_table
 from model.results.extract import Solution
 from model.results.sourcing import trace_sources
 from model.results.verify import cost_components, delivered_and_exposed, project_cost_per_year, yearly_costs
@@ -235,18 +237,44 @@ def activity_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.D
 
 
 def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
-    """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr)."""
+    """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr).
+
+    Every trade with a min_flow has a row, shipped or not (a banned one too): ``min_flow`` (blank
+    without a contract) and ``shortfall`` = the min_flow_shortfall variable (t/yr, priced at
+    unmet_demand_penalty; shipped + shortfall ≥ min_flow).
+    """
     frame = solution.shipment.copy()
     frame["exposed_quantity"] = frame["value"].where([bool(sets.tags[t]) for t in frame["tag"]], 0.0)
     keys = ["origin", "destination", "product", "year"]
     table = frame.groupby(keys, sort=False, as_index=False)[["value", "exposed_quantity"]].sum()
-    table = table[table["value"] > 1e-9]
-    trades = [sets.trades[TradeKey(*key)] for key in table[keys].itertuples(index=False, name=None)]
-    table["transport_cost"] = [t.transport_cost for t in trades] * table["value"]
-    table["tariff_cost"] = [t.tariff_cost for t in trades] * table["value"]
+    contracted = [TradeKey(*key) in sets.min_flows for key in table[keys].itertuples(index=False, name=None)]
+    table = table[(table["value"] > 1e-9).to_numpy() | np.array(contracted, dtype=bool)]
+    present = set(table[keys].itertuples(index=False, name=None))
+    missing = [key for key in sets.offtake if tuple(key) not in present]
+    if missing:
+        extra = pd.DataFrame([(*key, 0.0, 0.0) for key in missing], columns=[*keys, "value", "exposed_quantity"])
+        table = pd.concat([table, extra], ignore_index=True) if len(table) else extra
+    flows = [tuple(key) for key in table[keys].itertuples(index=False, name=None)]
+    costs = [sets.trades.get(TradeKey(*key)) for key in flows]
+    table["transport_cost"] = [t.transport_cost if t else 0.0 for t in costs] * table["value"]
+    table["tariff_cost"] = [t.tariff_cost if t else 0.0 for t in costs] * table["value"]
+    shortfall = solution.min_flow_shortfall.set_index(keys)["value"].to_dict() if len(sets.offtake) else {}
+    table["min_flow"] = [sets.min_flows.get(TradeKey(*key)) for key in flows]
+    table["shortfall"] = [float(shortfall.get(key, 0.0)) for key in flows]
     table = table.rename(columns={"origin": "from", "destination": "to", "value": "quantity"})
     return table.reset_index(drop=True)[
-        ["from", "to", "product", *year_columns(data), "quantity", "exposed_quantity", "transport_cost", "tariff_cost"]
+        [
+            "from",
+            "to",
+            "product",
+            *year_columns(data),
+            "quantity",
+            "exposed_quantity",
+            "transport_cost",
+            "tariff_cost",
+            "min_flow",
+            "shortfall",
+        ]
     ]
 
 
@@ -466,6 +494,7 @@ def build_report(
         ("demand_total", float(deliveries["quantity"].sum()), tonnes),
         ("delivered_total", float(deliveries["delivered"].sum()), tonnes),
         ("unmet_total", float(deliveries["unmet"].sum()), tonnes),
+        ("min_flow_shortfall_total", float(solution.min_flow_shortfall["value"].sum()), tonnes),
         *trailing_items,
     ]
     sheets = {
@@ -478,6 +507,22 @@ def build_report(
         "sourcing": sourcing_table(data, sets, solution),
         "surplus": surplus_table(data, solution),
     }
+    if data.observations:
+        calibration = calibration_table(
+            data, sets, solution, sheets["sourcing"], sheets["facilities"], year_columns(data)
+        )
+        sheets["calibration"] = calibration
+        inside = float((calibration["within_tolerance"] == "yes").mean())
+        sheets["summary"] = pd.concat(
+            [
+                sheets["summary"],
+                pd.DataFrame(
+                    [("observations_within_tolerance", inside, "share of the observations")],
+                    columns=["item", "value", "unit"],
+                ),
+            ],
+            ignore_index=True,
+        )
     if data.has_years:
         sheets["costs_by_year"] = costs_by_year_table(data, sets, solution)
     # With years the Part 2 sheets are always there (empty when the case has none), so that other
@@ -557,6 +602,13 @@ LEGEND: list[tuple[str, str, str, str]] = [
     ("trade", "exposed_quantity", "Shipped material that carries exposure", "t/yr"),
     ("trade", "transport_cost", "Transport cost of the shipment", "USD/yr"),
     ("trade", "tariff_cost", "Tariff paid on the shipment", "USD/yr"),
+    ("trade", "min_flow", "Contracted offtake on the trade (lanes min_flow; blank = none)", "t/yr"),
+    (
+        "trade",
+        "shortfall",
+        "Part of the min_flow not shipped, priced at unmet_demand_penalty (in summary cost_shortfall_penalty)",
+        "t/yr",
+    ),
     ("sourcing", "country", "Consuming country", ""),
     ("sourcing", "product", "Product delivered", ""),
     ("sourcing", "stage", "Stage of the chain", ""),
@@ -567,6 +619,41 @@ LEGEND: list[tuple[str, str, str, str]] = [
         "Share of the delivered quantity whose stage took place there (proportional tracing)",
         "share 0..1",
     ),
+    ("calibration", "kind", "Kind of observation: activity, trade or share", ""),
+    ("calibration", "facility", "activity: the facility", ""),
+    ("calibration", "from", "trade: exporting country", ""),
+    ("calibration", "to", "trade: importing country", ""),
+    ("calibration", "country", "share: consuming country", ""),
+    ("calibration", "product", "Product (activity: the output compared; blank = the facility's total activity)", ""),
+    ("calibration", "stage", "share: stage of the chain", ""),
+    ("calibration", "source_country", "share: country where that stage ran", ""),
+    (
+        "calibration",
+        "observed",
+        "Observed value (from the observations sheet)",
+        "activity units/yr or t/yr; share 0..1 for shares",
+    ),
+    (
+        "calibration",
+        "modelled",
+        "The same figure in this run's first model year (shares from the sourcing sheet)",
+        "as observed",
+    ),
+    ("calibration", "deviation", "modelled - observed", "as observed"),
+    (
+        "calibration",
+        "tolerance",
+        "Accepted deviation: absolute for shares, relative to observed for quantities",
+        "share or fraction of observed",
+    ),
+    ("calibration", "within_tolerance", "yes when |deviation| is within the tolerance (inclusive)", "yes/no"),
+    (
+        "calibration",
+        "utilisation",
+        "activity: the facility's activity / capacity available (input, expansions, projects online)",
+        "share 0..1",
+    ),
+    ("calibration", "source", "Where the observation comes from", ""),
     ("surplus", "country", "Country", ""),
     ("surplus", "product", "Product", ""),
     ("surplus", "quantity", "Output nobody in the model uses", "t/yr"),
@@ -640,6 +727,7 @@ YEAR_AFTER = {
     "trade": "product",
     "sourcing": "product",
     "surplus": "product",
+    "calibration": "source_country",
 }
 
 

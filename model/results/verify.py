@@ -19,6 +19,7 @@ from model.formulation.constraints.exposure import exposed
 from model.formulation.sets import ModelSets
 from model.results.extract import Solution
 from model.workbook.schema import ANY_STAGE
+from model.workbook.validate import lane_table
 
 TOLERANCE = 1e-6
 
@@ -60,7 +61,7 @@ def component_names(data: ModelData) -> list[str]:
     if data.stockpiles or data.has_years:
         names.append("cost_holding")
     names.append("cost_unmet_penalty")
-    if data.stockpiles or data.has_years:
+    if data.stockpiles or data.has_years or data.has_min_flow():
         names.append("cost_shortfall_penalty")
     names.append("surplus_credit")
     return names
@@ -109,6 +110,8 @@ def yearly_costs(data: ModelData, sets: ModelSets, solution: Solution) -> dict[i
         costs[year]["cost_unmet_penalty"] += views[year].demands[index].unmet_penalty * value
     penalty = float(data.settings["unmet_demand_penalty"])
     for year, value in solution.cover_shortfall[["year", "value"]].itertuples(index=False):
+        costs[year]["cost_shortfall_penalty"] += penalty * value
+    for year, value in solution.min_flow_shortfall[["year", "value"]].itertuples(index=False):
         costs[year]["cost_shortfall_penalty"] += penalty * value
     for product, year, value in solution.surplus[["product", "year", "value"]].itertuples(index=False):
         costs[year]["surplus_credit"] += views[year].products[product].surplus_price * value
@@ -180,6 +183,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         solution.build,
         solution.stock,
         solution.cover_shortfall,
+        solution.min_flow_shortfall,
     ):
         if len(frame):
             lowest = float(frame["raw_value"].min())
@@ -345,6 +349,8 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
                     required,
                 )
 
+    check_min_flows(data, sets, solution, shipped, result)
+
     components = cost_components(data, sets, solution)
     recomputed = total_cost(components)
     scale = sum(abs(v) for v in components.values())
@@ -353,3 +359,54 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
             f"cost components add up to {recomputed:,.2f} USD but the solver's objective is {objective:,.2f} USD"
         )
     return result
+
+
+def min_flow_shortfalls(solution: Solution) -> dict[tuple[str, str, str, int], float]:
+    """(origin, destination, product, year) -> t/yr by which the trade falls short of its min_flow."""
+    frame = solution.min_flow_shortfall
+    return {
+        (origin, destination, product, year): value
+        for origin, destination, product, year, value in frame[
+            ["origin", "destination", "product", "year", "value"]
+        ].itertuples(index=False)
+    }
+
+
+def check_min_flows(
+    data: ModelData,
+    sets: ModelSets,
+    solution: Solution,
+    shipped: dict[tuple[str, str, str, int], float],
+    result: Verification,
+) -> None:
+    """Contracted offtakes (SPEC Part 4), recomputed from the input lane rows, not from the index sets.
+
+    For every trade a lane row's min_flow applies to: shipped + shortfall ≥ min_flow; a banned trade ships
+    nothing, so its shortfall is the whole min_flow.  Each min_flow the sets carry must match the lanes.
+    """
+    shortfall = min_flow_shortfalls(solution)
+    expected: dict[tuple[str, str, str, int], float] = {}
+    for year in sets.years:
+        rules = data.at(year).lane_rules
+        if not any(rule.min_flow for rule in rules):
+            continue
+        table = lane_table(rules)
+        for key in list(sets.min_flows) + [k for k in shortfall if k[3] == year]:
+            if key[3] != year:
+                continue
+            resolved, _ = table.resolve(tuple(key[:3]))
+            expected[tuple(key)] = float(resolved.get("min_flow", (0.0, 0))[0] or 0.0)
+    for key, value in sets.min_flows.items():
+        result.check(
+            f"min_flow of {key[0]} → {key[1]} {key[2]}{_in_year(sets, key[3])} differs from the lanes sheet",
+            abs(expected.get(tuple(key), 0.0) - value),
+            value,
+        )
+    for key, required in expected.items():
+        flow = shipped.get(key, 0.0)
+        short = shortfall.get(key, 0.0)
+        result.check(
+            f"min_flow of {key[0]} → {key[1]} {key[2]}{_in_year(sets, key[3])}",
+            max(0.0, required - flow - short),
+            required,
+        )

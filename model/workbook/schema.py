@@ -228,6 +228,13 @@ SHEETS: dict[str, SheetSpec] = {
                 _number("tariff", "fraction of value", "Ad-valorem tariff", minimum=0),
                 ColumnSpec("allowed", "yesno", description="no = ban (export control, sanction)"),
                 _number("max_flow", "t/yr", "Quota on each matching trade", minimum=0),
+                _number(
+                    "min_flow",
+                    "t/yr",
+                    "Contracted offtake: t/yr that must flow on each matching trade; a shortfall is priced at "
+                    "unmet_demand_penalty",
+                    minimum=0,
+                ),
                 _year(),
             ),
             key=("from", "to", "product"),
@@ -385,6 +392,42 @@ SHEETS: dict[str, SheetSpec] = {
             required=False,
         ),
         SheetSpec(
+            "observations",
+            "Observed facts the uncapped solution should reproduce (calibration, SPEC Part 4)",
+            (
+                _key("kind", "activity, trade or share"),
+                _number(
+                    "observed",
+                    "t/yr, activity units/yr or share 0..1",
+                    "The observed value: activity or output (activity), t/yr shipped (trade), share (share)",
+                    required=True,
+                    minimum=0,
+                ),
+                ColumnSpec("facility", "key", description="activity: the facility"),
+                ColumnSpec("from", "key", description="trade: exporting country"),
+                ColumnSpec("to", "key", description="trade: importing country"),
+                ColumnSpec("country", "key", description="share: consuming country (a demand row)"),
+                ColumnSpec(
+                    "product",
+                    "key",
+                    description="trade, share: the product; activity: a product of the facility's output (blank = "
+                    "its total activity)",
+                ),
+                ColumnSpec("stage", "key", description="share: the stage"),
+                ColumnSpec("source_country", "key", description="share: the country where that stage ran"),
+                _number(
+                    "tolerance",
+                    "share (absolute) or fraction of observed (relative)",
+                    "Accepted deviation: absolute for shares, relative to observed for quantities",
+                    default=0.25,
+                    minimum=0,
+                ),
+                ColumnSpec("source", "text", description="Where the observation comes from"),
+            ),
+            key=("kind", "facility", "from", "to", "country", "product", "stage", "source_country"),
+            required=False,
+        ),
+        SheetSpec(
             "references",
             "Bibliography: the sources that the `source` columns of the other sheets cite by ID (read by people, "
             "not by the model)",
@@ -428,6 +471,7 @@ _RANGES: dict[tuple[str, str], dict[str, float]] = {
     ("lanes", "transport_cost"): {"maximum": MAX_UNIT_MONEY},
     ("lanes", "tariff"): {"maximum": MAX_TARIFF},
     ("lanes", "max_flow"): {"maximum": MAX_QUANTITY},
+    ("lanes", "min_flow"): {"maximum": MAX_QUANTITY},
     ("demand", "quantity"): {"maximum": MAX_QUANTITY},
     ("demand", "unmet_penalty"): {"maximum": MAX_PENALTY},
     ("demand", "growth"): {"maximum": MAX_GROWTH},
@@ -443,6 +487,8 @@ _RANGES: dict[tuple[str, str], dict[str, float]] = {
     ("stockpiles", "max"): {"maximum": MAX_QUANTITY},
     ("stockpiles", "min_days"): {"maximum": MAX_DAYS},
     ("stockpiles", "holding_cost"): {"maximum": MAX_UNIT_MONEY},
+    ("observations", "observed"): {"maximum": MAX_QUANTITY},
+    ("observations", "tolerance"): {"maximum": 10.0},  # 1000 % of observed
 }
 for (_sheet, _column), _bounds in _RANGES.items():
     _spec = SHEETS[_sheet]

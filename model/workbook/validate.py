@@ -23,6 +23,7 @@ from model.data import (
 )
 from model.errors import InputError, Problem, row_list
 from model.workbook.names import look_alike_warnings, normalise_names, reserved_name_problems
+from model.workbook.observations import read_observations
 from model.workbook.plans import read_plans
 from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
 from model.workbook.references import check_reference, did_you_mean
@@ -38,7 +39,7 @@ from model.workbook.years import (
     usable,
 )
 
-LANE_COLUMNS = ("transport_cost", "tariff", "allowed", "max_flow")
+LANE_COLUMNS = ("transport_cost", "tariff", "allowed", "max_flow", "min_flow")
 
 
 def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -> None:
@@ -269,6 +270,19 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         notes,
     )
     notes += stock_max_warnings(plans.stockpiles, year_data, release)
+    observations = read_observations(
+        records["observations"],
+        {"country": countries, "product": products, "stage": stages, "facility": facility_names},
+        facility_outputs(pairs_all.values(), processes),
+        {(d.country, d.product) for d in year_data[first_year].demands.values()},
+        problems,
+    )
+    if observations and any(cap.max_share < 1 for cap in year_data[first_year].exposure_caps):
+        notes.append(
+            "observations: exposure caps below 1 apply in the first model year, so the calibration sheet compares "
+            "a capped solution with observations of the uncapped one (calibrate on a run without caps, e.g. "
+            "--exposure-cap 1 and no stage caps)"
+        )
     problems = [p for p in dict.fromkeys(problems) if not follows_from(p, broken)]  # several years: once
     if problems:
         raise InputError(sorted_problems(problems), notes)
@@ -294,8 +308,19 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         budgets=plans.budgets,
         stockpiles=plans.stockpiles,
         has_years=has_years,
+        observations=observations,
     )
     return data
+
+
+def facility_outputs(pairs, processes: dict[str, Process]) -> dict[str, set[str]]:
+    """Facility -> the products its processes make (over every year's pairs)."""
+    makes: dict[str, set[str]] = {}
+    for pair in pairs:
+        process = processes.get(pair.process)
+        if process is not None:
+            makes.setdefault(pair.facility, set()).update(process.outputs)
+    return makes
 
 
 def follows_from(problem: Problem, broken: set[str]) -> bool:
@@ -507,6 +532,7 @@ def build_lane_rules(
                 r["allowed"],
                 r["max_flow"],
                 r["_row"],
+                r.get("min_flow"),
             )
         )
     table = lane_table(rules)

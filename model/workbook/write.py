@@ -58,6 +58,8 @@ def _format_for(sheet: str, column: str) -> str | None:
         "expansion",
         "exposed_activity",
         "exposed_quantity",
+        "min_flow",
+        "shortfall",
     ):
         return NUMBER_FORMATS["tonnes"]
     return None
