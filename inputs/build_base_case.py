@@ -121,11 +121,26 @@ def ids(source: object) -> list[str]:
 
 
 def separation_rows() -> list[Row]:
-    """sep_<concentrate> recipes: 1 t REO fed -> share x recovery t of each separated oxide (t per t REO)."""
+    """sep_<concentrate> recipes: 1 t REO fed -> share x recovery t of each separated oxide (t per t REO).
+
+    Each concentrate gets two recipes: ``sep_<kind>_<deposit>`` separates every element of
+    ``derive/elements.csv``; ``sep_<kind>_<deposit>_lre`` is a light-RE circuit, whose heavy elements
+    (``heavy`` = yes: Dy, Tb) leave unseparated in the mixed ``other_reo`` compound, as at the plants
+    without a heavy-RE circuit (facts section 2: outside China only Lynas separated Dy and Tb in 2025).
+    """
+    rows: list[Row] = []
+    elements = read_csv(DERIVE / "elements.csv", "derive")
+    products = {str(r["element"]): str(r["product"]) for r in elements}
+    light = {str(r["element"]): "other_reo" if r.get("heavy") == "yes" else str(r["product"]) for r in elements}
+    rows += _separation_rows(products, "")
+    rows += _separation_rows(light, "_lre")
+    return rows
+
+
+def _separation_rows(products: dict[str, str], suffix: str) -> list[Row]:
     compositions = read_csv(DERIVE / "compositions.csv", "derive")
-    products = {r["element"]: r["product"] for r in read_csv(DERIVE / "elements.csv", "derive")}
     recoveries = {r["concentrate"]: r for r in read_csv(DERIVE / "recoveries.csv", "derive")}
-    order = [p for p in dict.fromkeys(products.values())] + ["other_reo"]
+    order = [p for p in dict.fromkeys(products.values()) if p != "other_reo"] + ["other_reo"]
     rows: list[Row] = []
     for conc in dict.fromkeys(r["concentrate"] for r in compositions):
         comp = [r for r in compositions if r["concentrate"] == conc]
@@ -141,7 +156,7 @@ def separation_rows() -> list[Row]:
         lumped = shares.get("other_reo", 0.0)
         shares["other_reo"] = max(0.0, 100.0 - named)
         kind, short = conc.split("_conc_")
-        process = f"sep_{kind}_{short}"
+        process = f"sep_{kind}_{short}{suffix}"
         comp_ids = ids("; ".join(str(r["source"]) for r in comp))
         rows.append(
             dict(process=process, stage="separation", product=conc, coefficient=-1, source="DEFINITION",
@@ -158,6 +173,8 @@ def separation_rows() -> list[Row]:
                 )
             else:
                 what = f"{'+'.join(elements[product])} {pct:.4g} % of TREO"
+            if suffix and product == "other_reo":
+                what += "; light-RE circuit: the heavy elements stay in this mixed compound"
             rows.append(
                 dict(
                     process=process,
