@@ -152,9 +152,13 @@ def _separation_rows(products: dict[str, str], suffix: str) -> list[Row]:
             product = products.get(str(r["element"]), "other_reo")
             shares[product] = shares.get(product, 0.0) + float(r["share_of_treo_pct"])
             elements.setdefault(product, []).append(str(r["element"]))
+        total = sum(shares.values())
+        if total > 100.0:  # a published distribution summing to more than 100 % (S5 Xunwu: 103.6 %) is scaled to 100
+            shares = {k: v * 100.0 / total for k, v in shares.items()}
         named = sum(v for k, v in shares.items() if k != "other_reo")
         lumped = shares.get("other_reo", 0.0)
         shares["other_reo"] = max(0.0, 100.0 - named)
+        scaled = f" (the source's shares sum to {total:.4g} %, scaled to 100 %)" if total > 100.0 else ""
         kind, short = conc.split("_conc_")
         process = f"sep_{kind}_{short}{suffix}"
         comp_ids = ids("; ".join(str(r["source"]) for r in comp))
@@ -182,7 +186,7 @@ def _separation_rows(products: dict[str, str], suffix: str) -> list[Row]:
                     product=product,
                     coefficient=round(pct / 100 * recovery, 6),
                     source="; ".join(ids("; ".join([*comp_ids, str(rec["source"]), "DERIVED"]))),
-                    note=f"DERIVED: {what} x recovery {recovery:g} (composition: {comp[0]['note']}; "
+                    note=f"DERIVED: {what}{scaled} x recovery {recovery:g} (composition: {comp[0]['note']}; "
                     f"recovery: {rec['note']})",
                 )
             )

@@ -6,8 +6,8 @@ Run from the repository root (minutes: the capped cases are MIPs)::
     python inputs/what_the_case_says.py --sensitivity   # low/high runs of the three estimates, at the 20 % cap
 
 The sensitivities change one estimate of ``inputs/data`` at a time (a copy, built with the same builder) and
-solve the 20 %-from-2028 example with every project divisible (an LP: seconds instead of minutes; it values
-capacity, not the integer choices), against the same case at the central estimate.
+solve the base case and the 20 %-from-2028 example with every project divisible (an LP: seconds instead of minutes;
+it values capacity, not the integer choices); the cap's cost is the difference of the two.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from model.pipeline import load_data, solve_data  # noqa: E402
 
+YEAR = 2030  # the year whose duals the table shows (caps start in 2028)
 CAPS = {1.0: HERE / "base_case.xlsx", 0.5: HERE / "examples" / "cap50_from_2028.xlsx",
         0.2: HERE / "examples" / "cap20_from_2028.xlsx"}  # fmt: skip
 
@@ -45,20 +46,22 @@ def summarise(outcome) -> dict[str, object]:
     deliveries = sheets["deliveries"]
     ours = deliveries[deliveries["country"].isin(["USA", "JPN"])]
     caps = sheets["exposure_caps"]
-    binding = caps[caps["binding"] == "yes"] if len(caps) else caps
+    binding = caps[(caps["binding"] == "yes") & (caps["year"] == YEAR)] if len(caps) else caps
     by_stage = binding.groupby("stage")["shadow_price_per_pp"].sum() if len(binding) else None
+    stage_of = dict(zip(sheets["activity"]["facility"], sheets["activity"]["stage"], strict=True))
     facilities = sheets["facilities"]
-    top = facilities[facilities["capacity_value"] > 0].sort_values("capacity_value", ascending=False)
-    top = top.drop_duplicates("facility").head(3)
+    top = facilities[(facilities["capacity_value"] > 0) & (facilities["year"] == YEAR) & (facilities["capacity"] > 0)]
+    top = top.sort_values("capacity_value", ascending=False).head(3)
     projects = sheets["projects"]
     built = projects[projects["built_share"] > 1e-9]
     return {
         "objective_bn": outcome.objective / 1e9,
         "unmet_us_jp_t": float(ours["unmet"].sum()),
         "unmet_background_t": float(deliveries[~deliveries["country"].isin(["USA", "JPN"])]["unmet"].sum()),
-        "binding_stage": None if by_stage is None or by_stage.empty else str(by_stage.idxmax()),
-        "price_per_pp_musd": 0.0 if by_stage is None or by_stage.empty else float(by_stage.max()) / 1e6,
-        "capacity_values": [(r.facility, int(r.year), round(r.capacity_value)) for r in top.itertuples()],
+        "binding_caps": int(len(binding)),
+        "price_per_pp_musd": 0.0 if by_stage is None or by_stage.empty else float(by_stage.sum()) / 1e6,
+        "bottleneck_stage": stage_of.get(top.iloc[0]["facility"]) if len(top) else None,
+        "capacity_values": [(r.facility, round(r.capacity_value)) for r in top.itertuples()],
         "projects": [
             (r.project, r.built_share, None if r.online_year != r.online_year else int(r.online_year))
             for r in built.itertuples()
@@ -170,6 +173,7 @@ SENSITIVITIES: dict[str, dict[str, Callable[[Path], None]]] = {
 
 def sensitivity_runs() -> list[tuple[str, str, dict]]:
     builder = _builder()
+    original = builder.DATA
     rows = []
     variant = builder.VARIANTS["cap20_from_2028"]
     with tempfile.TemporaryDirectory() as folder:
@@ -177,14 +181,19 @@ def sensitivity_runs() -> list[tuple[str, str, dict]]:
             for case, apply in cases.items():
                 data = Path(folder) / "data"
                 shutil.rmtree(data, ignore_errors=True)
-                shutil.copytree(builder.DATA, data)
+                shutil.copytree(original, data)
                 apply(data)
                 builder.DATA, builder.DERIVE = data, data / "derive"
-                tables, columns = builder.build_tables(variant)
-                path = Path(folder) / "case.xlsx"
-                builder.write_workbook(tables, columns, path)
-                outcome = solve_data(divisible(load_data(path)))
-                rows.append((estimate, case, summarise(outcome)))
+                objectives = {}
+                for which in (builder.VARIANTS["base_case"], variant):
+                    tables, columns = builder.build_tables(which)
+                    path = Path(folder) / f"{which.name}.xlsx"
+                    builder.write_workbook(tables, columns, path)
+                    outcome = solve_data(divisible(load_data(path)))
+                    objectives[which.name] = outcome.objective
+                figures = summarise(outcome)
+                figures["cap_cost_bn"] = (objectives[variant.name] - objectives["base_case"]) / 1e9
+                rows.append((estimate, case, figures))
                 print(estimate, "|", case, "|", rows[-1][2], flush=True)
     return rows
 
