@@ -90,7 +90,7 @@ def test_base_case_pinned(base_outcome):
     #   - 134 integer columns: the 15 all-or-nothing projects by possible online year;
     #   - objective: the present value (3 % real) of 2025-2035, no longer one year's cost.
     # 2026-11-30 (calibrated to 2024-2025, issue 9): China's own magnet use and the rest of the world's as
-    #   background demand rows priced at what their buyers pay (their unmet part, the supply gap, is most of the
+    #   background demand rows priced at what their buyers pay (the world's chain and its supply gap enter the
     #   objective: 8,996,447,933 -> 90,683,196,907); light-RE recipes (no Dy/Tb/Y) at ex-China plants without a
     #   heavy circuit; plants under construction (Mt Weld expansion, Lynas HRE plant, e-VAC, Neo Narva phase 1,
     #   MP 10X, Iluka Eneabba) as committed capacity rather than projects; Nolans one integrated project;
