@@ -331,3 +331,23 @@ def test_numbers_are_checked(tmp_path, capsys):
     err = refused(tmp_path, capsys, [trade("B", "A", "ore", -3), trade("C", "A", "ore", 3, tolerance="n/a")])
     assert_line(err, ["sheet 'observations'", "row 2", "column 'observed'", "-3"])
     assert_line(err, ["sheet 'observations'", "row 3", "column 'tolerance'", "'n/a'"])
+
+
+def test_source_text_is_written_as_text(tmp_path, capsys):
+    # A source that looks like a formula stays text in the results (write_string), never a formula or link.
+    import openpyxl
+
+    text = '=HYPERLINK("http://example.org","S9")'
+    source = write_case(tmp_path / "case.xlsx", contracted([activity("mine A", 40, source=text)]), HEADERS)
+    workbook = openpyxl.load_workbook(source)  # store the input cell as text, not as a formula
+    for cells in workbook["observations"].iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    workbook.save(source)
+    output = tmp_path / "result.xlsx"
+    assert main([str(source), "-o", str(output)]) == 0, capsys.readouterr().err
+    sheet = openpyxl.load_workbook(output)["calibration"]
+    header = [cell.value for cell in sheet[1]]
+    cell = sheet.cell(row=2, column=header.index("source") + 1)
+    assert cell.value == text and cell.data_type == "s"

@@ -167,11 +167,16 @@ def test_least_exposure_is_reported_at_equal_cost(solve):
 
 
 def test_sourcing_traces_each_stage(solve):
-    # 25 t standard (22.5 t AUS NdPr + 2.5 t CHN Dy) and 75 t dy-free (75 t AUS NdPr):
-    # by input mass, separation happened in CHN for 2.5 / 100 of the magnets.
+    # 25 t standard (22.5 t AUS NdPr + 2.5 t CHN Dy) and 75 t dy-free (75 t AUS NdPr).
+    # By input mass separation happened in CHN for 2.5 / 100 of the magnets, but the 25 standard
+    # magnets carry the separation tag (exposure_separation 0.25): sourcing traces the tagged pools,
+    # so the relabelled AUS NdPr in them is attributed to the CHN separation it is counted with
+    # (model/results/sourcing.py): CHN 0.25 (restricted), AUS 0.75 (the dy-free magnets).
     outcome = solve(magnet_case(caps=[["USA", "magnet", "any", 0.25]]))
     sourcing = outcome.report.sheets["sourcing"]
-    assert row_of(sourcing, stage="separation", source_country="CHN")["share"] == pytest.approx(0.025)
-    assert row_of(sourcing, stage="separation", source_country="AUS")["share"] == pytest.approx(0.975)
+    chn = row_of(sourcing, stage="separation", source_country="CHN")
+    assert chn["share"] == pytest.approx(0.25) and chn["restricted"] == "yes"
+    assert row_of(outcome.report.sheets["deliveries"], product="magnet")["exposure_separation"] == pytest.approx(0.25)
+    assert row_of(sourcing, stage="separation", source_country="AUS")["share"] == pytest.approx(0.75)
     assert row_of(sourcing, stage="magnet", source_country="USA")["share"] == pytest.approx(1.0)
     assert summary_value(outcome, "status") == "optimal"

@@ -84,6 +84,7 @@ def test_binding_min_flow_forces_the_dearer_route(solve_case):
     assert shipment["min_flow"] == pytest.approx(30.0)
     assert shipment["shortfall"] == pytest.approx(0.0)
     assert duals(outcome) == {("B", "A", "ore", 0): pytest.approx(10.0)}
+    assert shipment["min_flow_value"] == pytest.approx(10.0)
     assert row_of(outcome.report.sheets["deliveries"], country="A")["marginal_cost"] == pytest.approx(10.0)
     assert summary_value(outcome, "min_flow_shortfall_total") == pytest.approx(0.0)
     assert summary_value(outcome, "cost_shortfall_penalty") == pytest.approx(0.0)
@@ -132,6 +133,7 @@ def test_banned_trade_with_a_min_flow_is_all_shortfall_with_a_warning(solve_case
     assert shipment["transport_cost"] == pytest.approx(0.0)
     assert shipment["min_flow"] == pytest.approx(30.0)
     assert shipment["shortfall"] == pytest.approx(30.0)
+    assert shipment["min_flow_value"] == pytest.approx(PENALTY)
     assert summary_value(outcome, "cost_shortfall_penalty") == pytest.approx(30000.0)
     assert any(w.startswith("lanes row 2: min_flow 30") and "banned" in w for w in outcome.warnings), outcome.warnings
     warnings = outcome.report.sheets["warnings"]
@@ -175,6 +177,9 @@ def test_min_flow_from_a_year_on_is_discounted(solve_case):
     trade = outcome.report.sheets["trade"]
     row = row_of(trade, **{"from": "B"}, year=2026)
     assert row["shortfall"] == pytest.approx(30.0)
+    # The dual is present value (1000 / 1.1); the sheet gives it in 2026's USD: the penalty, 1000.
+    assert duals(outcome)[("B", "A", "ore", 2026)] == pytest.approx(PENALTY / 1.1)
+    assert row["min_flow_value"] == pytest.approx(PENALTY)
     assert len(trade[trade["year"] == 2025]) == 0
     assert any("in 2026" in w and "banned" in w for w in outcome.warnings), outcome.warnings
     assert_costs_add_up(outcome)
@@ -198,7 +203,9 @@ def test_summary_and_trade_columns_without_contracts(solve_case):
     assert outcome.objective == pytest.approx(700.0)
     assert summary_value(outcome, "min_flow_shortfall_total") == 0.0
     assert "cost_shortfall_penalty" not in set(outcome.report.sheets["summary"]["item"])
-    assert list(outcome.report.sheets["trade"].columns)[-2:] == ["min_flow", "shortfall"]
+    trade = outcome.report.sheets["trade"]
+    assert list(trade.columns)[-3:] == ["min_flow", "shortfall", "min_flow_value"]
+    assert trade["min_flow"].isna().all() and trade["min_flow_value"].isna().all()
     assert outcome.sets.offtake == []
 
 

@@ -66,7 +66,8 @@ def calibration_table(
             output[facility, product] = output.get((facility, product), 0.0) + coefficient * level
     shipped = first.shipment.groupby(["origin", "destination", "product"], sort=False)["value"].sum().to_dict()
     in_year = sourcing[sourcing["year"] == year] if "year" in sourcing.columns else sourcing
-    shares = in_year.set_index(["country", "product", "stage", "source_country"])["share"].to_dict()
+    # A country's restricted and other facilities at a stage are separate rows of the sourcing sheet.
+    shares = in_year.groupby(["country", "product", "stage", "source_country"])["share"].sum().to_dict()
     plants = facilities[facilities["year"] == year] if "year" in facilities.columns else facilities
     utilisation = {
         name: (float(used) if capacity > 0 else None)

@@ -13,12 +13,19 @@ import numpy as np
 import pandas as pd
 
 from model.data import ModelData
+from model.errors import VerificationError
 from model.formulation.keys import BudgetKey, CapKey, DemandKey, FacilityKey, TradeKey
 from model.formulation.sets import ModelSets
 from model.results.calibration import calibration_table
 from model.results.extract import Solution
 from model.results.sourcing import trace_sources
-from model.results.verify import cost_components, delivered_and_exposed, project_cost_per_year, yearly_costs
+from model.results.verify import (
+    cost_components,
+    delivered_and_exposed,
+    project_cost_per_year,
+    verify_sourcing,
+    yearly_costs,
+)
 from model.workbook.schema import ANY_STAGE
 from model.workbook.schema import SHEETS as INPUT_SHEETS
 from model.workbook.years import setting_year
@@ -240,8 +247,9 @@ def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.Data
     """Shipments per trade (and year) summed over tags, with their transport and tariff cost (USD/yr).
 
     Every trade with a min_flow has a row, shipped or not (a banned one too): ``min_flow`` (blank
-    without a contract) and ``shortfall`` = the min_flow_shortfall variable (t/yr, priced at
-    unmet_demand_penalty; shipped + shortfall ≥ min_flow).
+    without a contract), ``shortfall`` = the min_flow_shortfall variable (t/yr, priced at
+    unmet_demand_penalty; shipped + shortfall ≥ min_flow) and ``min_flow_value`` = φ_odpy / δ_y
+    (USD/t in that year's USD: what one more contracted tonne costs, the min_flow_constraint's dual).
     """
     frame = solution.shipment.copy()
     frame["exposed_quantity"] = frame["value"].where([bool(sets.tags[t]) for t in frame["tag"]], 0.0)
@@ -261,6 +269,13 @@ def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.Data
     shortfall = solution.min_flow_shortfall.set_index(keys)["value"].to_dict() if len(sets.offtake) else {}
     table["min_flow"] = [sets.min_flows.get(TradeKey(*key)) for key in flows]
     table["shortfall"] = [float(shortfall.get(key, 0.0)) for key in flows]
+    duals = solution.duals.get("min_flow_constraint", {})
+    table["min_flow_value"] = [
+        max(0.0, duals.get(TradeKey(*key), 0.0)) / data.discount_factor(key[3])
+        if TradeKey(*key) in sets.min_flows
+        else None
+        for key in flows
+    ]
     table = table.rename(columns={"origin": "from", "destination": "to", "value": "quantity"})
     return table.reset_index(drop=True)[
         [
@@ -274,6 +289,7 @@ def trade_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.Data
             "tariff_cost",
             "min_flow",
             "shortfall",
+            "min_flow_value",
         ]
     ]
 
@@ -445,15 +461,9 @@ def project_timeline_table(data: ModelData, projects: pd.DataFrame) -> pd.DataFr
 
 
 def sourcing_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.DataFrame:
-    """Proportional tracing (:mod:`model.results.sourcing`) year by year, with a year column where there are years."""
-    if not data.has_years:
-        return trace_sources(data, solution)
-    frames = []
-    for year in sets.years:
-        frame = trace_sources(data, solution.in_year(year))
-        frame.insert(2, "year", year)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    """Tracing through the tagged pools (:mod:`model.results.sourcing`), with a year column where there are years."""
+    frame = trace_sources(data, sets, solution)
+    return frame if data.has_years else frame.drop(columns="year")
 
 
 _WARNING_PLACE = re.compile(r"^(?:sheet '(?P<quoted>[^']+)'|(?P<sheet>[a-z_]+)) rows? (?P<row>\d+)")
@@ -507,6 +517,13 @@ def build_report(
         "sourcing": sourcing_table(data, sets, solution),
         "surplus": surplus_table(data, solution),
     }
+    # Checked here, after every solve, like verify_solution's invariants: a wrong sheet stops the run.
+    traced = verify_sourcing(data, sets, solution, sheets["sourcing"])
+    if not traced.ok:
+        raise VerificationError(
+            "the sourcing sheet disagrees with the exposure, so no results were written:\n  "
+            + "\n  ".join(traced.failures)
+        )
     if data.observations:
         calibration = calibration_table(
             data, sets, solution, sheets["sourcing"], sheets["facilities"], year_columns(data)
@@ -605,6 +622,13 @@ LEGEND: list[tuple[str, str, str, str]] = [
     ("trade", "min_flow", "Contracted offtake on the trade (lanes min_flow; blank = none)", "t/yr"),
     (
         "trade",
+        "min_flow_value",
+        "Cost of one more contracted tonne (dual of the min_flow; the premium of the forced route, or the penalty "
+        "where short)",
+        "USD/t",
+    ),
+    (
+        "trade",
         "shortfall",
         "Part of the min_flow not shipped, priced at unmet_demand_penalty (in summary cost_shortfall_penalty)",
         "t/yr",
@@ -616,8 +640,15 @@ LEGEND: list[tuple[str, str, str, str]] = [
     (
         "sourcing",
         "share",
-        "Share of the delivered quantity whose stage took place there (proportional tracing)",
+        "Share of the delivered quantity whose stage took place there (traced through the exposure tags: the "
+        "restricted shares of a stage add up to its exposure when the demand is met)",
         "share 0..1",
+    ),
+    (
+        "sourcing",
+        "restricted",
+        "yes: at restricted facilities (counted as exposure); a country may have a row of each",
+        "yes/no",
     ),
     ("calibration", "kind", "Kind of observation: activity, trade or share", ""),
     ("calibration", "facility", "activity: the facility", ""),

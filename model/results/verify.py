@@ -410,3 +410,49 @@ def check_min_flows(
             max(0.0, required - flow - short),
             required,
         )
+
+
+def verify_sourcing(data: ModelData, sets: ModelSets, solution: Solution, sourcing) -> Verification:
+    """The sourcing sheet agrees with the exposure (model/results/sourcing.py), recomputed from the deliveries.
+
+    For every demand row j, year y and stage s:  Σ_{rows restricted = yes} share · delivered_jy = Σ_{t ∋ s}
+    delivery[j, t, y], and the shares of a stage add up to at most 1.  ``sourcing`` is the results sheet (a
+    ``year`` column only where the case has years).
+    """
+    result = Verification()
+    delivered, exposure = delivered_and_exposed(data, sets, solution)
+    rows = {(d.country, d.product): index for index, d in enumerate(data.demands)}
+    traced: dict[tuple[int, str, int], float] = defaultdict(float)
+    shares: dict[tuple[int, str, int], float] = defaultdict(float)
+    years = sourcing["year"] if "year" in sourcing.columns else [sets.years[0]] * len(sourcing)
+    for country, product, year, stage, share, restricted in zip(
+        sourcing["country"],
+        sourcing["product"],
+        years,
+        sourcing["stage"],
+        sourcing["share"],
+        sourcing["restricted"],
+        strict=True,
+    ):
+        index = rows[country, product]
+        shares[index, stage, year] += share
+        if restricted == "yes":
+            traced[index, stage, year] += share * delivered[index, year]
+    for (index, stage, year), total in shares.items():
+        demand = data.demands[index]
+        result.check(
+            f"sourcing shares of {demand.country} {demand.product} at {stage}{_in_year(sets, year)} add up to "
+            "more than 1",
+            max(0.0, total - 1.0),
+            1.0,
+        )
+    for (index, year), amount in delivered.items():
+        demand = data.demands[index]
+        for stage in data.stages:
+            result.check(
+                f"sourcing of {demand.country} {demand.product} at {stage}{_in_year(sets, year)} traced to restricted "
+                "facilities differs from its exposure",
+                abs(traced[index, stage, year] - exposure[index, stage, year]),
+                amount,
+            )
+    return result

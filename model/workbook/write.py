@@ -47,7 +47,14 @@ NUMBER_FORMATS = {
 def _format_for(sheet: str, column: str) -> str | None:
     if column.startswith("exposure_") or column in ("max_share", "achieved_share", "share", "utilisation"):
         return NUMBER_FORMATS["share"]
-    if column in ("transport_cost", "tariff_cost", "marginal_cost", "shadow_price_per_pp", "capacity_value"):
+    if column in (
+        "transport_cost",
+        "tariff_cost",
+        "marginal_cost",
+        "shadow_price_per_pp",
+        "capacity_value",
+        "min_flow_value",
+    ):
         return NUMBER_FORMATS["money"]
     if column in (
         "quantity",
