@@ -58,6 +58,7 @@ class Demand:
     quantity: float  # t/yr
     unmet_penalty: float  # USD/t
     row: int
+    capped: bool = True  # False: a background row (e.g. China's own use) that no exposure cap applies to
 
 
 @dataclass(frozen=True)

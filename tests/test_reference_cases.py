@@ -47,6 +47,7 @@ def china_share(outcome, product: str, stage: str, year: int = FIRST) -> float:
     """Quantity-weighted share of US+JPN deliveries of ``product`` in ``year`` whose ``stage`` ran in China."""
     sourcing = outcome.report.sheets["sourcing"]
     deliveries = outcome.report.sheets["deliveries"]
+    deliveries = deliveries[deliveries["country"].isin(["USA", "JPN"])]
     sourcing = sourcing[(sourcing["year"] == year) & (sourcing["product"] == product) & (sourcing["stage"] == stage)]
     total = china = 0.0
     for row in deliveries[(deliveries["product"] == product) & (deliveries["year"] == year)].itertuples(index=False):
@@ -61,9 +62,16 @@ def test_base_case_solves_and_verifies(base_outcome):
     assert base_outcome.verification.ok
     assert base_outcome.verification.largest_violation <= 1e-6
     deliveries = base_outcome.report.sheets["deliveries"]
-    assert set(deliveries["country"]) == {"USA", "JPN"}
+    # The US and Japan, and the background rows of China and the rest of the world (capped = no)
+    assert set(deliveries["country"]) == {"USA", "JPN", "CHN", "ROW"}
     assert sorted(set(deliveries["year"])) == list(range(FIRST, LAST + 1))
-    assert deliveries["unmet"].sum() <= 1e-6 * deliveries["quantity"].sum()
+    ours = deliveries[deliveries["country"].isin(["USA", "JPN"])]
+    assert ours["unmet"].sum() <= 1e-6 * ours["quantity"].sum()
+    # The background rows are priced at what their buyers pay: the part the ore cannot feed is left unmet
+    # (the supply gap of the facts, docs/base_case.md), never the US's or Japan's.
+    background = deliveries[deliveries["country"].isin(["CHN", "ROW"])]
+    assert 0 < background["unmet"].sum() < 0.5 * background["quantity"].sum()
+    assert {d.country for d in base_outcome.data.demands if not d.capped} == {"CHN", "ROW"}
 
 
 def test_base_case_pinned(base_outcome):
@@ -81,15 +89,27 @@ def test_base_case_pinned(base_outcome):
     #   - 13 reachable tags, unchanged (the same four stages);
     #   - 134 integer columns: the 15 all-or-nothing projects by possible online year;
     #   - objective: the present value (3 % real) of 2025-2035, no longer one year's cost.
+    # 2026-11-30 (calibrated to 2024-2025, issue 9): China's own magnet use and the rest of the world's as
+    #   background demand rows priced at what their buyers pay (the world's chain and its supply gap enter the
+    #   objective: 8,996,447,933 -> 90,683,196,907); light-RE recipes (no Dy/Tb/Y) at ex-China plants without a
+    #   heavy circuit; plants under construction (Mt Weld expansion, Lynas HRE plant, e-VAC, Neo Narva phase 1,
+    #   MP 10X, Iluka Eneabba) as committed capacity rather than projects; Nolans one integrated project;
+    #   Iluka's own feed; the 2025 US consumption; routes that exist today; Lynas' Japanese offtake as min_flow:
+    #   - rows 6,521 -> 6,327, columns 14,696 -> 14,760, non-zeros 47,261 -> 44,545;
+    #   - 134 -> 79 integer columns (fewer all-or-nothing projects); 13 reachable tags, unchanged.
+    # 2026-11-30 (issue 9 item 3): Sm and Gd separated, Sm metal and SmCo magnets, recycled NdFeB alloy
+    #   (Heraeus Remloy's 600 t/yr, a recycling stage outside China, so no new tag): rows 6,327 -> 6,631,
+    #   columns 14,760 -> 15,207, non-zeros 44,545 -> 46,051; objective 90,683,196,907 -> 90,678,387,945
+    #   (and the Xunwu profile, whose S5 shares sum to 103.6 %, scaled to 100 %).
     from model.formulation.build import build_model
     from model.solver.handoff import integer_columns, standard_form
 
     form = standard_form(build_model(base_outcome.data, base_outcome.sets))
-    assert form.matrix.shape == (6521, 14696)
-    assert form.matrix.nnz == 47261
-    assert len(integer_columns(form)) == 134
+    assert form.matrix.shape == (6631, 15207)
+    assert form.matrix.nnz == 46051
+    assert len(integer_columns(form)) == 79
     assert len(base_outcome.sets.tags) == 13
-    assert base_outcome.objective == pytest.approx(8_996_447_933.49, rel=1e-6)
+    assert base_outcome.objective == pytest.approx(90_678_387_944.53, rel=1e-6)
 
 
 def test_base_case_uncapped_is_todays_picture(base_outcome):
@@ -97,10 +117,23 @@ def test_base_case_uncapped_is_todays_picture(base_outcome):
     # making (facts file, sections 2-3).
     assert 0.75 <= china_share(base_outcome, "ndfeb_magnet", "magnet") <= 1.0
     assert 0.75 <= china_share(base_outcome, "ndfeb_magnet", "separation") <= 1.0
-    assert china_share(base_outcome, "ndfeb_magnet", "metal") >= 0.95
+    assert china_share(base_outcome, "ndfeb_magnet", "metal") >= 0.9  # recycled alloy (Heraeus) has no metal stage
     magnets = base_outcome.report.sheets["deliveries"]
     magnets = magnets[(magnets["product"] == "ndfeb_magnet") & (magnets["year"] == FIRST)]
-    assert (magnets["exposure_any"] >= 0.75).all()
+    assert (magnets[magnets["country"].isin(["USA", "JPN"])]["exposure_any"] >= 0.75).all()
+    # The calibration sheet (issue 9): at least 80 % of the observations within tolerance; the ones that are
+    # not are those the README names, with the reason there.
+    calibration = base_outcome.report.sheets["calibration"]
+    assert len(calibration) >= 15
+    assert (calibration["within_tolerance"] == "yes").mean() >= 0.8
+    missed = calibration[calibration["within_tolerance"] == "no"]
+    keys = {(r.kind, r.facility if r.kind == "activity" else f"{r.country} {r.product}") for r in missed.itertuples()}
+    assert keys == {
+        ("activity", "Japan NdFeB makers: Shin-Etsu, Proterial, TDK (aggregate)"),
+        ("share", "USA y_oxide"),
+        ("share", "USA la_oxide"),
+        ("share", "JPN ndfeb_magnet"),
+    }
 
 
 def test_base_case_plan_over_the_years(base_outcome):
@@ -116,9 +149,15 @@ def test_base_case_plan_over_the_years(base_outcome):
             deliveries.loc[(country, "ce_oxide", LAST), "quantity"]
             == deliveries.loc[(country, "ce_oxide", FIRST), "quantity"]
         )
-    # Uncapped, China's supply stays cheapest: no candidate project is built
-    # (docs/base_case.md: none pays its capex back against Chinese supply).
-    assert (base_outcome.report.sheets["projects"]["built_share"] <= 1e-9).all()
+    # Uncapped, the mining projects pay against the background buyers' prices (docs/base_case.md): Serra Verde's
+    # doubling, Nolans and Vietnam's first mines; no separation, metal or magnet plant beyond the committed ones.
+    projects = base_outcome.report.sheets["projects"]
+    built = set(projects[projects["built_share"] > 1e-9]["project"])
+    assert built == {
+        "Serra Verde phase 2 (doubling)",
+        "Nolans (mine and refinery)",
+        "Vietnam national plan, first mines",
+    }
     # Every stockpile holds at least its cover in every year (the base case has no stock_release year).
     stocks = base_outcome.report.sheets["stockpiles"]
     assert len(stocks) == 6 * (LAST - FIRST + 1)

@@ -117,7 +117,8 @@ def test_every_offered_solver_method_solves_the_base_case(tmp_path, method):
     assert main([str(source), "-o", str(output)]) == 0
     values = summary(output)
     assert values["status"] == "optimal" and values["largest_violation"] <= 1e-6
-    assert values["objective"] == pytest.approx(8_996_447_933.49, rel=1e-4)  # the 2025-2035 base case
+    # the 2025-2035 base case, calibrated (issue 9)
+    assert values["objective"] == pytest.approx(90_678_387_944.53, rel=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -202,7 +203,10 @@ def test_the_base_case_at_the_largest_penalty_solves_and_verifies(tmp_path):
     values = summary(output)
     assert values["status"] == "optimal" and values["largest_violation"] <= 1e-6
     # A 50 % cap from 2025, before any project can come online, leaves demand unmet at the 1e10 penalty.
-    assert values["objective"] == pytest.approx(4_465_194_382_493.9, rel=1e-4)
+    # Since the base case was calibrated (issue 9: outside China only Lynas separated Dy and Tb in 2025, from
+    # mid-year), no clean magnet can be made in 2025, so half of the 2025 magnets go unmet: 4.47e12 -> 1.04e14;
+    # recycled alloy (Heraeus Remloy, 600 t/yr) makes a few clean magnets: 9.97e13.
+    assert values["objective"] == pytest.approx(99_669_209_501_353.98, rel=1e-4)
 
 
 def test_least_exposure_keeps_the_cost_in_a_plan_with_the_largest_penalty():

@@ -265,6 +265,14 @@ SHEETS: dict[str, SheetSpec] = {
                     exclusive_minimum=True,
                 ),
                 _year(),
+                ColumnSpec(
+                    "capped",
+                    "yesno",
+                    default=True,
+                    description="no: a background row (another economy's own use, e.g. China's) that competes for "
+                    "supply but to which no exposure cap applies (not default_exposure_cap, --exposure-cap nor "
+                    "exposure_caps rows)",
+                ),
             ),
             key=("country", "product"),
             yearly=True,
@@ -419,6 +427,22 @@ SHEETS: dict[str, SheetSpec] = {
                 ColumnSpec("source", "text", description="Where the observation comes from"),
             ),
             key=("kind", "facility", "from", "to", "country", "product", "stage", "source_country"),
+            required=False,
+        ),
+        SheetSpec(
+            "references",
+            "Bibliography: the sources that the `source` columns of the other sheets cite by ID (read by people, "
+            "not by the model)",
+            (
+                _key("source_id", "Source ID cited in `source` columns (S1, S2 ...; ESTIMATE, DERIVED ... for the "
+                     "kinds of number that are not taken from a source)"),
+                ColumnSpec("title", "text", description="Title of the source"),
+                ColumnSpec("publisher", "text", description="Who published it"),
+                ColumnSpec("year", "text", description="Year (or years) of publication"),
+                ColumnSpec("link", "text", description="Address (several separated by ' ; ')"),
+                ColumnSpec("taken", "text", description="What the case takes from it (sheets and rows citing it)"),
+            ),
+            key=("source_id",),
             required=False,
         ),
     )

@@ -241,7 +241,9 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
                         )
                     )
                     continue
-                demand = Demand(r["country"], r["product"], quantity, float(penalty), r["_row"])
+                demand = Demand(
+                    r["country"], r["product"], quantity, float(penalty), r["_row"], r.get("capped") is not False
+                )
                 index = demand_index.setdefault((demand.country, demand.product), len(demand_index))
                 demand_first.setdefault(index, dataclasses.replace(demand, quantity=r["quantity"]))
                 demands[index] = demand
@@ -596,6 +598,8 @@ def resolve_exposure_caps(
     reported: set[tuple[int, int]] = set()
     default = settings.get("default_exposure_cap")
     for demand in demands:
+        if not demand.capped:
+            continue  # a background row (demand column capped = no): no cap of any kind applies to it
         for stage in [*stages, ANY_STAGE]:
             if stage == ANY_STAGE and override is not None:
                 caps.append(ExposureCap(demand.country, demand.product, stage, override, "--exposure-cap"))
