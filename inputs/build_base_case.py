@@ -387,6 +387,9 @@ def write_workbook(tables: Tables, columns: dict[str, list[str]], path: Path) ->
     wb.properties.creator = "inputs/build_base_case.py"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
+    from model.workbook.template import decorate  # the checkout's model (see __main__)
+
+    decorate(wb)  # header comments and dropdowns, as in the template (model/workbook/template.py)
     buf = io.BytesIO()
     wb.save(buf)
     _write_atomically(_reproducible(buf.getvalue()), path)
