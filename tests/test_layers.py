@@ -7,11 +7,12 @@ A module may import only from its own layer or lower ones:
 
     0  model (the package's __init__), model.data, model.errors
     1  model.workbook        read, validate, schema, write
+    1  model.scenarios       scenarios applied to the workbook's records
     2  model.formulation     sets, variables, constraints, objective
     3  model.solver          hand-off and HiGHS
     4  model.results         extract, verify, report, explain
-    5  model.batch           scenarios on worker processes
-    6  model.pipeline        the whole run on plain data
+    5  model.pipeline        the whole run on plain data
+    6  model.batch           runs of many variants, in process or on Dask workers
     7  model.cli             command line
     8  model.bench           benchmarks: nothing in the product imports them
 
@@ -31,11 +32,12 @@ LAYERS = {
     "model.data": 0,
     "model.errors": 0,
     "model.workbook": 1,
+    "model.scenarios": 1,
     "model.formulation": 2,
     "model.solver": 3,
     "model.results": 4,
-    "model.batch": 5,
-    "model.pipeline": 6,
+    "model.pipeline": 5,
+    "model.batch": 6,
     "model.cli": 7,
     "model.bench": 8,
 }
