@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -146,9 +147,11 @@ def _run_on_dask(raw, parts, token, reuse, directory, workers, scheduler, report
     cluster = None
     if scheduler is None:
         count = max(1, min(workers or available_cores(), len(parts)))
-        cluster = LocalCluster(
-            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-        )
+        with warnings.catch_warnings():  # the scheduler's HTTP server moving off a busy port is no news to the user
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            cluster = LocalCluster(
+                n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            )
         client = Client(cluster)
     else:
         client = Client(scheduler)
