@@ -40,6 +40,9 @@ examples:
   python run.py my_case.xlsx                      writes results/my_case.xlsx
   python run.py my_case.xlsx --exposure-cap 0.2   at most 20% exposed, for every demand row
   python run.py my_case.xlsx -o out/result.xlsx
+  python run.py my_case.xlsx --scenario dy_tb_ban writes results/my_case-dy_tb_ban.xlsx
+  python run.py my_case.xlsx --all-scenarios      writes results/my_case-scenarios.xlsx (comparison)
+                                                  and results/my_case-scenarios/<scenario>.xlsx
 
 exit status: 0 solved, 2 bad input or arguments, 1 solver or system failure,
   130 interrupted (Ctrl-C; nothing is written)
@@ -59,6 +62,16 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a share between 0 and 1, e.g. 0.2") from None
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text} is outside 0..1; give a share, e.g. 0.2 for 20%")
+    return value
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of workers, e.g. 2") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} workers: give at least 1")
     return value
 
 
@@ -93,6 +106,31 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="also write the model as handed to HiGHS (.lp or .mps) with readable row and column names, "
         "e.g. capacity_constraint(Lynas_Kalgoorlie,2025)",
+    )
+    scenarios = parser.add_mutually_exclusive_group()
+    scenarios.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="solve scenario NAME of the scenarios sheet (its based_on chain, overlay sheets and changes applied); "
+        "default output results/<input name>-<NAME>.xlsx",
+    )
+    scenarios.add_argument(
+        "--all-scenarios",
+        action="store_true",
+        help="solve the base and every scenario as a batch; writes a comparison workbook (default "
+        "results/<input name>-scenarios.xlsx) and each run's results in a folder of the same name beside it",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="batch runs on N local worker processes (default: one per core; 1 runs in this process without Dask)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="send the batch to the dask.distributed scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of "
+        "starting local workers",
     )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on failure")
     loudness = parser.add_mutually_exclusive_group()
@@ -201,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.template is not None:
         return _write_template(arguments.template, arguments.debug)
     output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
+    if arguments.output is None and arguments.scenario:
+        output = Path("results") / f"{source.stem}-{arguments.scenario}.xlsx"
+    if arguments.output is None and arguments.all_scenarios:
+        output = Path("results") / f"{source.stem}-scenarios.xlsx"
     problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -210,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     written: list[Path] = []
     try:
         with _CONSOLE.session():  # the spinner stops before any error below is printed
-            return _run(source, output, arguments.exposure_cap, arguments.write_lp, written)
+            if arguments.all_scenarios:
+                return _run_all_scenarios(source, output, arguments, written)
+            return _run(source, output, arguments.exposure_cap, arguments.write_lp, written, arguments.scenario)
     except KeyboardInterrupt:
         if arguments.debug:
             traceback.print_exc()
@@ -298,14 +342,15 @@ def _run(
     exposure_cap: float | None,
     lp_path: Path | None = None,
     written: list[Path] | None = None,
+    scenario: str | None = None,
 ) -> int:
-    from model.pipeline import load_data, run_metadata, solve_data
+    from model.pipeline import load_data, load_scenario, run_metadata, solve_data
     from model.workbook.numerics import numeric_warnings
     from model.workbook.write import write_results
 
     started = time.perf_counter()
     _step(f"Reading {source} ...")
-    data = load_data(source, exposure_cap)
+    data = load_scenario(source, scenario, exposure_cap) if scenario else load_data(source, exposure_cap)
     _CONSOLE.end_step()
     for message in data.warnings + numeric_warnings(data):
         _warn(message)
@@ -355,9 +400,30 @@ def _print_summary(outcome, paths: list[Path], seconds: float) -> None:
     deliveries = outcome.report.sheets["deliveries"]
     unmet = deliveries[deliveries["unmet"] > 1e-6]
     if len(unmet):
-        _warn(
-            f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} t/yr in all). "
-            "Why, in the explanations sheet:"
-        )
-        for reason in outcome.report.sheets["explanations"]["reason"]:
+        reasons = list(outcome.report.sheets["explanations"]["reason"])
+        why = "Why, in the explanations sheet:" if reasons else "No explanations were searched (setting explain_unmet)."
+        _warn(f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} t/yr in all). {why}")
+        for reason in reasons:
             _warn(f"  {reason}")
+
+
+def _run_all_scenarios(source: Path, output: Path, arguments: argparse.Namespace, written: list[Path]) -> int:
+    """--all-scenarios: the batch, the comparison workbook, a line per scenario."""
+    from model.batch.commands import run_all_scenarios
+
+    started = time.perf_counter()
+    _say(f"Reading {source} ...")
+    path, rows = run_all_scenarios(
+        source, output, arguments.exposure_cap, arguments.workers, arguments.scheduler, _say, _warn
+    )
+    written.append(path)
+    _say("")
+    for row in rows:
+        if row.ok:
+            change = "" if row is rows[0] or not rows[0].ok else f"  ({row.objective - rows[0].objective:+,.0f} USD)"
+            unmet = f"   UNMET {row.unmet_total:,.1f} t" if row.unmet_total and row.unmet_total > 1e-6 else ""
+            _say(f"  {row.name:<28} {_money(row.objective)}{change}{unmet}")
+        else:
+            _say(f"  {row.name:<28} FAILED (see the message column)")
+    _say(f"Comparison: {path}   ({time.perf_counter() - started:.1f} s)")
+    return EXIT_OK

@@ -211,6 +211,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[s
             },
         )
         _write_sheets(workbook, sheets)
+        _add_comparison_chart(workbook, sheets)
         workbook.close()
         # mkstemp made the file 0600 whatever the umask: give it the permissions a new file would have,
         # so that colleagues can read the results where the folder lets them.
@@ -301,6 +302,39 @@ def _write_summary(ws, frame: pd.DataFrame, order: list[str], fmt, header, link)
             name = sheets[row_number - 1]
             ws.write_url(row_number, SUMMARY_CONTENTS, f"internal:'{name}'!A1", link, string=name, tip=f"Go to {name}")
             ws.write_string(row_number, SUMMARY_CONTENTS + 1, described[row_number - 1])
+
+
+def _add_comparison_chart(workbook, sheets: dict[str, pd.DataFrame]) -> None:
+    """``--all-scenarios``: cost (columns) and unmet demand (line, right axis) by scenario."""
+    table = sheets.get("comparison")
+    if table is None or not len(table) or "objective" not in table.columns:
+        return
+    columns = list(table.columns)
+    last = len(table)
+    cost = workbook.add_chart({"type": "column"})
+    cost.add_series(
+        {
+            "name": ["comparison", 0, columns.index("objective")],
+            "categories": ["comparison", 1, 0, last, 0],
+            "values": ["comparison", 1, columns.index("objective"), last, columns.index("objective")],
+        }
+    )
+    unmet = workbook.add_chart({"type": "line"})
+    unmet.add_series(
+        {
+            "name": ["comparison", 0, columns.index("unmet_total")],
+            "categories": ["comparison", 1, 0, last, 0],
+            "values": ["comparison", 1, columns.index("unmet_total"), last, columns.index("unmet_total")],
+            "y2_axis": True,
+            "marker": {"type": "circle"},
+        }
+    )
+    cost.combine(unmet)
+    cost.set_title({"name": "Cost and unmet demand by scenario"})
+    cost.set_y_axis({"name": "cost (million USD)", "num_format": "#,##0,,"})
+    unmet.set_y2_axis({"name": "unmet demand (t)"})
+    cost.set_size({"width": 960, "height": 420})
+    workbook.get_worksheet_by_name("comparison").insert_chart(last + 3, 0, cost)
 
 
 def _write_cell(ws, row: int, column: int, value, cell_format) -> None:
