@@ -38,6 +38,9 @@ examples:
   python run.py my_case.xlsx                      writes results/my_case.xlsx
   python run.py my_case.xlsx --exposure-cap 0.2   at most 20% exposed, for every demand row
   python run.py my_case.xlsx -o out/result.xlsx
+  python run.py my_case.xlsx --frontier           adds the cost-exposure frontier at caps 1, 0.9, ..., 0
+  python run.py my_case.xlsx --samples 1000 --seed 7   Monte Carlo over the uncertainty sheet
+  python run.py my_case.xlsx --stochastic         one plan for all scenarios with a probability
 
 exit status: 0 solved, 2 bad input or arguments, 1 solver or system failure,
   130 interrupted (Ctrl-C; nothing is written)
@@ -57,6 +60,35 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a share between 0 and 1, e.g. 0.2") from None
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text} is outside 0..1; give a share, e.g. 0.2 for 20%")
+    return value
+
+
+def _shares(text: str) -> tuple[float, ...]:
+    from model.workbook.study_inputs import parse_shares
+
+    shares = parse_shares(text)
+    if shares is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of shares between 0 and 1, e.g. 1,0.5,0.2")
+    return shares
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of draws, e.g. 1000") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give at least 1 draw")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number ≥ 0, e.g. 42") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: the seed must be ≥ 0")
     return value
 
 
@@ -84,6 +116,30 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="also write the model as handed to HiGHS (.lp or .mps) with readable row and column names, "
         "e.g. capacity_constraint(Lynas_Kalgoorlie,2025)",
+    )
+    parser.add_argument(
+        "--frontier",
+        nargs="?",
+        const="1,0.9,0.8,0.7,0.6,0.5,0.4,0.3,0.2,0.1,0",
+        type=_shares,
+        metavar="SHARES",
+        help="also solve the case at each exposure cap in SHARES (comma-separated, default 1,0.9,...,0) as "
+        "--exposure-cap would, and add the frontier sheet and chart",
+    )
+    parser.add_argument(
+        "--samples",
+        type=_count,
+        metavar="N",
+        help="also solve N Monte Carlo draws of the factors in the uncertainty sheet; adds samples and percentiles",
+    )
+    parser.add_argument(
+        "--seed", type=_seed, default=0, metavar="S", help="random seed of --samples (default %(default)s)"
+    )
+    parser.add_argument(
+        "--stochastic",
+        action="store_true",
+        help="solve the two-stage choice over the scenarios with a probability: one shared plan (projects, "
+        "expansions, decisions before branch_year), probability-weighted cost",
     )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on failure")
     return parser.parse_args(argv)
@@ -184,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGINT, _on_interrupt) if handled else None
     written: list[Path] = []
     try:
-        return _run(source, output, arguments.exposure_cap, arguments.write_lp, written)
+        if arguments.stochastic:
+            return _run_stochastic(source, output, arguments, written)
+        return _run(source, output, arguments.exposure_cap, arguments.write_lp, written, _studies(arguments))
     except KeyboardInterrupt:
         if arguments.debug:
             traceback.print_exc()
@@ -238,6 +296,7 @@ def _run(
     exposure_cap: float | None,
     lp_path: Path | None = None,
     written: list[Path] | None = None,
+    studies=None,
 ) -> int:
     from model.pipeline import load_data, run_metadata, solve_data
     from model.workbook.numerics import numeric_warnings
@@ -257,6 +316,11 @@ def _run(
     for message in outcome.warnings:
         if message not in shown:
             _warn(message)
+    if studies is not None:
+        from model.studies.attach import add_studies
+
+        for message in add_studies(outcome.report, source, data, studies, _say):
+            _warn(message)
     _say(f"Writing {output} ...")
     writer_notes: list[str] = []
     written_to, note = write_results(outcome.report.sheets, output, writer_notes)
@@ -267,6 +331,39 @@ def _run(
     if note:
         _warn(f"{note}; the results were written to '{written_to}' instead")
     _print_summary(outcome, written_to, time.perf_counter() - started)
+    return EXIT_OK
+
+
+def _studies(arguments: argparse.Namespace):
+    """The studies asked for on the command line (the frontier setting is read with the workbook)."""
+    from model.studies.attach import StudyOptions
+
+    return StudyOptions(
+        frontier=arguments.frontier,
+        samples=arguments.samples,
+        seed=arguments.seed,
+        workers=getattr(arguments, "workers", None),
+        scheduler=getattr(arguments, "scheduler", None),
+    )
+
+
+def _run_stochastic(source: Path, output: Path, arguments: argparse.Namespace, written: list[Path]) -> int:
+    """--stochastic: the two-stage program over the scenarios with a probability (model.studies.stochastic)."""
+    from model.studies.stochastic import print_stochastic, solve_stochastic_file
+    from model.workbook.write import write_results
+
+    started = time.perf_counter()
+    _say(f"Reading {source} ...")
+    outcome = solve_stochastic_file(source, progress=_say)
+    for message in outcome.warnings:
+        _warn(message)
+    _say(f"Writing {output} ...")
+    written_to, note = write_results(outcome.sheets, output)
+    written.append(written_to)
+    if note:
+        _warn(f"{note}; the results were written to '{written_to}' instead")
+    print_stochastic(outcome, _say)
+    _say(f"Results: {written_to}   ({time.perf_counter() - started:.1f} s)")
     return EXIT_OK
 
 

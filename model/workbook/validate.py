@@ -27,6 +27,7 @@ from model.workbook.plans import read_plans
 from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
 from model.workbook.references import check_reference, did_you_mean
 from model.workbook.schema import ANY_STAGE, MAX_QUANTITY, SETTINGS, SHEETS, WILDCARD
+from model.workbook.study_inputs import parse_shares, read_factors
 from model.workbook.wildcards import Rule, WildcardTable, find_conflicts
 from model.workbook.years import (
     active_rows,
@@ -103,6 +104,13 @@ def read_settings(records: list[dict], problems: list[Problem], warnings: list[s
             continue
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue  # blank = default
+        if spec.kind == "shares":
+            shares = parse_shares(raw)
+            if shares is None:
+                problems.append(Problem("settings", row, "value", raw, spec.expectation()))
+            else:
+                settings[name] = shares
+            continue
         if spec.kind == "text":
             text = parse_name(raw)
             text = text.lower() if text is not None else None
@@ -267,6 +275,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         notes,
     )
     notes += stock_max_warnings(plans.stockpiles, year_data, release)
+    read_factors(records, problems)  # the uncertainty sheet (Monte Carlo): checked with every run
     problems = [p for p in dict.fromkeys(problems) if not follows_from(p, broken)]  # several years: once
     if problems:
         raise InputError(sorted_problems(problems), notes)
