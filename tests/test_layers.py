@@ -7,13 +7,15 @@ A module may import only from its own layer or lower ones:
 
     0  model (the package's __init__), model.data, model.errors
     1  model.workbook        read, validate, schema, write
+    1  model.scenarios       scenarios applied to the workbook's records
     2  model.formulation     sets, variables, constraints, objective
     3  model.solver          hand-off and HiGHS
     4  model.results         extract, verify, report, explain
-    5  model.batch           scenarios on worker processes
-    6  model.pipeline        the whole run on plain data
+    5  model.pipeline        the whole run on plain data
+    6  model.batch           runs of many variants, in process or on Dask workers
     7  model.cli             command line
-    8  model.bench           benchmarks: nothing in the product imports them
+    8  model.bench           benchmarks: nothing in the product imports them, except
+    3  model.bench.matrix    the NumPy build of the LP, which batch re-solves take their numbers from
 
 Each test lists every violation in its message, file and line, so one run
 shows all there is to fix.
@@ -31,13 +33,15 @@ LAYERS = {
     "model.data": 0,
     "model.errors": 0,
     "model.workbook": 1,
+    "model.scenarios": 1,
     "model.formulation": 2,
     "model.solver": 3,
     "model.results": 4,
-    "model.batch": 5,
-    "model.pipeline": 6,
+    "model.pipeline": 5,
+    "model.batch": 6,
     "model.cli": 7,
     "model.bench": 8,
+    "model.bench.matrix": 3,  # the NumPy build of the LP: batches re-solve with its numbers (model/batch/reuse.py)
 }
 BLANKET = {"Exception", "BaseException"}
 LAST_RESORT = {"model/cli.py"}  # turns any failure into a message and an exit status

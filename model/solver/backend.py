@@ -234,6 +234,21 @@ class HighsBackend:
         self.row_upper[positions] = upper
         self._check(self.highs.changeRowsBounds(len(positions), positions, lower, upper), "changeRowsBounds")
 
+    def change_coefficients(self, positions, values) -> None:
+        """A's stored entries at ``positions`` (indices into the loaded CSC matrix's data) become ``values``.
+
+        The sparsity pattern stays; :attr:`matrix` is replaced by a copy with
+        the new numbers (the form it was loaded from keeps its own).
+        """
+        positions = np.asarray(positions, dtype=np.int64)
+        values = _floats(values, len(positions))
+        matrix = self.matrix.copy()
+        matrix.data[positions] = values
+        columns = np.searchsorted(matrix.indptr, positions, side="right") - 1
+        for row, column, value in zip(matrix.indices[positions], columns, values, strict=True):
+            self._check(self.highs.changeCoeff(int(row), int(column), float(value)), "changeCoeff")
+        self.matrix = matrix
+
     def fix_columns(self, positions, values) -> None:
         """col_lower = col_upper = values on ``positions``."""
         self.change_column_bounds(positions, values, values)

@@ -64,7 +64,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -149,6 +149,12 @@ class RawWorkbook:
     present: set[str]
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # found in the cells, raised by validate()
+    # Scenario overlay sheets (SPEC Part 3) by their name as written ('lanes@ban', 'facilities@'): records read
+    # with the columns of the sheet before the '@' (and a `scenario` column for '<sheet>@'); see model/scenarios.
+    overlays: dict[str, list[Record]] = field(default_factory=dict)
+    # Problems in the cells of the scenarios, changes and overlay sheets: they fail only the scenarios they
+    # belong to (model/scenarios/apply.py), not the base case.
+    scenario_problems: list[Problem] = field(default_factory=list)
 
 
 def parse_number(value: object) -> float | None:
@@ -291,7 +297,8 @@ def read_workbook(path: Path) -> RawWorkbook:
     notes: list[str] = []
     records: dict[str, list[Record]] = {}
     present: set[str] = set()
-    for unknown in sorted(set(matching) - set(SHEETS) - set(DOCUMENTATION_SHEETS)):
+    overlay_names = {lower for lower in matching if overlay_spec(lower) is not None}
+    for unknown in sorted(set(matching) - set(SHEETS) - set(DOCUMENTATION_SHEETS) - overlay_names):
         for actual in matching[unknown]:
             notes.append(f"sheet '{actual}' is not part of the input format and was ignored")
     for spec in SHEETS.values():
@@ -346,7 +353,78 @@ def read_workbook(path: Path) -> RawWorkbook:
         if scan is not None:
             table.note_hidden(scan.hidden_rows, scan.hidden_columns)
         records[spec.name] = table.records
-    return RawWorkbook(path=path, records=records, present=present, warnings=notes, problems=problems)
+    overlays = _read_overlays(path, workbook, matching, overlay_names, problems, notes)
+    scenario_sheets = {"scenarios", "changes"} | set(overlays) | {matching[lower][0] for lower in overlay_names}
+    scenario_problems = [p for p in problems if p.sheet in scenario_sheets]
+    if scenario_problems:
+        notes.append(
+            f"the scenario sheets have {len(scenario_problems)} problem(s); they matter only when scenarios are run "
+            "(--scenario, --all-scenarios), which lists them"
+        )
+    return RawWorkbook(
+        path=path,
+        records=records,
+        present=present,
+        warnings=notes,
+        problems=[p for p in problems if p.sheet not in scenario_sheets],
+        overlays=overlays,
+        scenario_problems=scenario_problems,
+    )
+
+
+OVERLAY_MARK = "@"
+
+
+def overlay_spec(name: str) -> SheetSpec | None:
+    """The columns of an overlay sheet ``<sheet>@<scenario>`` or ``<sheet>@`` (SPEC Part 3), or None.
+
+    ``name`` is the sheet's name (any case); the spec carries that name, so
+    problems in its cells name the overlay sheet.  ``<sheet>@`` has a
+    required ``scenario`` column first.
+    """
+    base, mark, scenario = name.strip().partition(OVERLAY_MARK)
+    spec = SHEETS.get(base.strip().lower())
+    if not mark or spec is None or spec.name in ("scenarios", "changes"):
+        return None
+    columns = spec.columns
+    if not scenario.strip():
+        columns = (ColumnSpec("scenario", "key", required=True, description="Scenario the row belongs to"), *columns)
+    return replace(spec, name=name.strip(), columns=columns, required=False)
+
+
+def _read_overlays(
+    path: Path, workbook, matching: dict[str, list[str]], lowers: set[str], problems: list[Problem], notes: list[str]
+) -> dict[str, list[Record]]:
+    """Records of every overlay sheet, read as their base sheet is (problems name the overlay sheet)."""
+    from python_calamine import CalamineError
+
+    overlays: dict[str, list[Record]] = {}
+    actual_names = {matching[lower][0] for lower in lowers if len(matching[lower]) == 1}
+    scans = _scan_sheets(path, actual_names)
+    for lower in sorted(lowers):
+        if len(matching[lower]) > 1:
+            shown = " and ".join(f"'{n}'" for n in matching[lower])
+            problems.append(Problem(lower, None, None, None, f"the sheets {shown} both match this overlay sheet"))
+            continue
+        actual = matching[lower][0]
+        spec = overlay_spec(actual)
+        scan = scans.get(actual)
+        try:
+            if scan is not None and scan.sparse:
+                cells = _xml_cells(path, scan.target, _book_xml(path))
+            else:
+                cells = _dense_cells(workbook.get_sheet_by_name(actual).to_python(skip_empty_area=False))
+        except (CalamineError, ValueError, KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError) as error:
+            problems.append(Problem(actual, None, None, None, f"the sheet cannot be read: {error}"))
+            continue
+        for (row, column), error in (scan.errors if scan is not None else {}).items():
+            if is_blank(cells.get(row, {}).get(column)):
+                cells.setdefault(row, {})[column] = error
+        table = _Table(spec, cells, problems, notes)
+        if not table.empty:
+            table.check_merged(scan.merged if scan is not None else [])
+        overlays[actual.strip()] = table.records
+    return overlays
 
 
 def _hidden_sheets(workbook) -> set[str]:

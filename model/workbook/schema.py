@@ -403,6 +403,46 @@ SHEETS: dict[str, SheetSpec] = {
     )
 }
 
+# SPEC Part 3: named variants of the workbook (model/scenarios).  Changes have no key: two change rows may
+# name the same cells (applied in sheet order).
+for _spec in (
+    SheetSpec(
+        "scenarios",
+        "Named variants of the workbook: change rows and overlay sheets <sheet>@<scenario> (SPEC Part 3)",
+        (
+            _key("scenario", "Scenario name"),
+            ColumnSpec("description", "text", description="What the scenario stands for"),
+            ColumnSpec("based_on", "key", description="Scenario whose changes apply first (blank = the base case)"),
+            _number("probability", "share 0..1", "Probability, used by --stochastic", minimum=0, maximum=1),
+            ColumnSpec("source", "text", description="Where the scenario comes from"),
+        ),
+        key=("scenario",),
+        required=False,
+    ),
+    SheetSpec(
+        "changes",
+        "One change of a scenario, applied in sheet order after its overlay sheets",
+        (
+            _key("scenario", "Scenario the change belongs to"),
+            _key("sheet", "Input sheet changed"),
+            _key("column", "Column changed"),
+            _key("operation", "set (value), scale (multiply by value) or add (add value)"),
+            ColumnSpec("value", "any", required=True, description="The value set, the factor or the amount added"),
+            ColumnSpec(
+                "match",
+                "text",
+                description="Rows changed: column=value pairs separated by ; (* = any; on key columns of lanes "
+                "and exposure_caps only cells holding *); blank = every row",
+            ),
+            ColumnSpec("source", "text", description="Where the change comes from"),
+            ColumnSpec("note", "text", description="Free comment"),
+        ),
+        key=(),
+        required=False,
+    ),
+):
+    SHEETS[_spec.name] = _spec
+
 # Valid ranges of the numbers (SPEC gives the signs; the magnitudes are ours).  A run must either solve to a
 # verified optimum or refuse the workbook up front: HiGHS works to tolerances of about 1e-7 of the largest
 # coefficients, so numbers far beyond anything physical (a capacity of 1e20, the solver's infinity; a penalty

@@ -46,6 +46,8 @@ def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -
     """Two rows with identical key cells are an error in every sheet (the same year too, where rows are yearly)."""
     spec = SHEETS[sheet]
     key = spec.unique_key
+    if not key:  # a sheet without key columns (changes): rows may repeat
+        return
     first: dict[tuple, int] = {}
     for record in records:
         values = tuple(record.get(k) for k in key)

@@ -1,0 +1,321 @@
+"""Build a model once, re-solve it for variants that change only numbers.
+
+A batch's variants mostly change numbers (costs, capacities, bounds,
+caps, tariffs, demand), not the structure (the index sets).  For each
+variant the worker builds the sets (cheap); when they equal those of the
+model it holds, it does not build the Pyomo model and its standard form
+again (most of a run's preparation) but computes the variant's LP numbers
+with the NumPy build of the same LP (:mod:`model.bench.matrix`, tested
+entry by entry against the Pyomo build in ``tests/test_matrix.py``) and
+passes HiGHS only the numbers that differ from those it holds:
+
+    c' ≠ c  → changeColsCost,   bounds' ≠ bounds → changeColsBounds / changeRowsBounds,
+    A'_ij ≠ A_ij (same pattern) → changeCoeff,
+
+then solves as :func:`model.solver.solve.solve_model` does (LP; or MIP,
+then the LP with the integer choices fixed; then the least-exposure
+phases) from the basis it holds (a warm start).
+
+Why this is the same LP: when the model is built, the NumPy build's LP is
+compared with Pyomo's standard form of it, column by column (each Pyomo
+variable's column in the NumPy build is known from its family and index),
+row by row and entry by entry; only if every number is equal is the model
+marked reusable, and the column permutation found there maps every later
+variant's numbers into the loaded model's order.  A variant whose NumPy LP
+has another shape, other row families or another sparsity pattern (a
+quota row that appears, a coefficient that becomes 0) is built afresh, as
+is every variant of a model whose two builds ever differed.  Every
+solution, reused or not, then passes :func:`model.results.verify.verify_solution`
+against the variant's own data (balances, capacities, caps, and the
+objective recomputed from the data), so a wrong number could not pass
+unnoticed.
+
+Results do not depend on how variants are spread over workers: a batch
+sends fixed chunks, and at the start of each chunk the worker reloads its
+model's original numbers and forgets the basis (:meth:`ModelCache.solve`
+with ``restart``), so each chunk is solved by the same sequence of HiGHS
+calls on whatever worker it lands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_array
+
+from model.bench.matrix import build_matrix, compact
+from model.data import ModelData
+from model.errors import VerificationError
+from model.formulation.build import build_model
+from model.formulation.sets import ModelSets, build_sets
+from model.formulation.variables import keyed
+from model.results.extract import extract_solution
+from model.results.verify import verify_solution
+from model.solver.backend import HighsBackend
+from model.solver.handoff import StandardForm, integer_columns, standard_form
+from model.solver.least_exposure import least_exposure, weight_vector
+from model.solver.solve import SolveResult, _solve_lp, _solve_mip  # the phases solve_model runs, on a loaded model
+
+
+def structure(sets: ModelSets) -> tuple:
+    """What the model's variables and rows are indexed by (not the numbers): equal structures, equal models."""
+    parts = []
+    for item in dataclasses.fields(sets):
+        value = getattr(sets, item.name)
+        if item.name in ("warnings",) or item.name.startswith("_"):
+            continue
+        parts.append((item.name, tuple(value) if isinstance(value, dict | list) else value))
+    return tuple(parts)
+
+
+@dataclass
+class Numbers:
+    """An LP's numbers in the loaded model's column order (the matrix as CSC data on the loaded pattern)."""
+
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    matrix_data: np.ndarray
+
+
+@dataclass
+class Loaded:
+    """One built model held by a worker: Pyomo model, its standard form in HiGHS, and what maps variants onto it."""
+
+    structure: tuple
+    sets: ModelSets
+    model: object  # pyo.ConcreteModel
+    form: StandardForm  # as loaded (matrix in canonical CSC order)
+    integer: np.ndarray
+    column_position: dict[int, int]
+    row_position: dict[int, int]
+    exposure: np.ndarray  # least-exposure weights by column
+    relabel: np.ndarray
+    backend: HighsBackend
+    options: dict
+    permutation: np.ndarray | None  # Pyomo column -> NumPy-build column (None: the builds differ, never reused)
+    row_families: list[tuple[str, tuple[int, int]]] | None
+    full_columns: np.ndarray | None = None  # Pyomo column -> NumPy-build column before unused ones are dropped
+    inverse: np.ndarray | None = None  # NumPy-build column -> Pyomo column
+    column_blocks: dict | None = None
+    integer_numpy: np.ndarray | None = None
+    indptr: np.ndarray | None = None
+    indices: np.ndarray | None = None
+    last_values: np.ndarray | None = None  # the last solution, offered as a MIP start
+
+
+def _canonical(matrix):
+    matrix = matrix.tocsc(copy=True)
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def _numpy_numbers(data: ModelData, sets: ModelSets, loaded: Loaded) -> Numbers | None:
+    """The variant's LP numbers in the loaded column order, or None when its LP is not the same shape and pattern."""
+    lp = compact(build_matrix(data, sets))
+    if (
+        lp.shape != loaded.form.matrix.shape
+        or list(lp.row_blocks.items()) != loaded.row_families
+        or lp.column_blocks != loaded.column_blocks
+    ):
+        return None
+    permutation = lp.column_index[loaded.full_columns] if lp.column_index is not None else loaded.full_columns
+    if not np.array_equal(permutation, loaded.permutation) or not np.array_equal(
+        np.sort(lp.integer), loaded.integer_numpy
+    ):
+        return None
+    matrix = _canonical(coo_array((lp.values, (lp.rows, loaded.inverse[lp.cols])), shape=lp.shape))
+    if not (np.array_equal(matrix.indptr, loaded.indptr) and np.array_equal(matrix.indices, loaded.indices)):
+        return None
+    return Numbers(
+        cost=lp.cost[permutation],
+        col_lower=lp.col_lower[permutation],
+        col_upper=lp.col_upper[permutation],
+        row_lower=lp.row_lower,
+        row_upper=lp.row_upper,
+        matrix_data=matrix.data,
+    )
+
+
+class ModelCache:
+    """The model a worker holds (at most one), built on the first variant and re-solved for the next ones."""
+
+    def __init__(self, reuse: bool = True):
+        self.reuse = reuse
+        self.loaded: Loaded | None = None
+        self.builds = 0
+        self.resolves = 0
+
+    def _build(self, data: ModelData, sets: ModelSets) -> Loaded:
+        """Build the Pyomo model, hand it to a new HiGHS instance, and check the NumPy build against it."""
+        from model.pipeline import solver_options
+
+        self.builds += 1
+        model = build_model(data, sets)
+        form = standard_form(model)
+        form = dataclasses.replace(form, matrix=_canonical(form.matrix))
+        integer = integer_columns(form)
+        column_position = {id(var): i for i, var in enumerate(form.columns)}
+        row_position = {id(con): i for i, con in enumerate(form.rows)}
+        weights = {
+            id(var): float(len(sets.tags[key.tag]))
+            for key, var in keyed(model, sets, "v_delivery")
+            if sets.tags[key.tag]
+        }
+        n = len(form.columns)
+        exposure = weight_vector(n, column_position, weights)
+        relabel = weight_vector(n, column_position, {id(var): 1.0 for var in model.v_relabel.values()})
+        options = solver_options(data.settings)
+        backend = HighsBackend()
+        backend.load(form, integer)
+        loaded = Loaded(
+            structure=structure(sets),
+            sets=sets,
+            model=model,
+            form=form,
+            integer=integer,
+            column_position=column_position,
+            row_position=row_position,
+            exposure=exposure,
+            relabel=relabel,
+            backend=backend,
+            options=options,
+            permutation=None,
+            row_families=None,
+        )
+        backend.set_method(options["method"], options["threads"], options["time_limit"], options["mip_gap"])
+        if self.reuse:
+            self._check_numpy_build(data, sets, loaded)
+        return loaded
+
+    @staticmethod
+    def _check_numpy_build(data: ModelData, sets: ModelSets, loaded: Loaded) -> None:
+        """Mark ``loaded`` reusable only if the NumPy build gives exactly its LP (see the module docstring)."""
+        form = loaded.form
+        try:
+            lp = compact(build_matrix(data, sets))
+        except (KeyError, ValueError):  # a family the NumPy build does not know: never reused
+            return
+        if lp.shape != form.matrix.shape or form.offset != 0:
+            return
+        full = np.array([lp.column_blocks[v.parent_component().name][0] + v.index() for v in form.columns])
+        permutation = lp.column_index[full] if lp.column_index is not None else full
+        if sorted(permutation.tolist()) != list(range(lp.shape[1])):
+            return
+        families = [row.parent_component().name for row in form.rows]
+        expected = [name for name, (first, last) in lp.row_blocks.items() for _ in range(first, last)]
+        if families != expected:
+            return
+        inverse = np.empty(len(permutation), dtype=np.int64)
+        inverse[permutation] = np.arange(len(permutation))
+        matrix = _canonical(coo_array((lp.values, (lp.rows, inverse[lp.cols])), shape=lp.shape))
+        same = (
+            np.array_equal(lp.cost[permutation], form.cost)
+            and np.array_equal(lp.col_lower[permutation], form.col_lower)
+            and np.array_equal(lp.col_upper[permutation], form.col_upper)
+            and np.array_equal(lp.row_lower, form.row_lower)
+            and np.array_equal(lp.row_upper, form.row_upper)
+            and np.array_equal(matrix.indptr, form.matrix.indptr)
+            and np.array_equal(matrix.indices, form.matrix.indices)
+            and np.array_equal(matrix.data, form.matrix.data)
+            and np.array_equal(np.sort(permutation[loaded.integer]), np.sort(lp.integer))
+        )
+        if same:
+            loaded.permutation = permutation
+            loaded.full_columns = full
+            loaded.inverse = inverse
+            loaded.column_blocks = dict(lp.column_blocks)
+            loaded.integer_numpy = np.sort(lp.integer)
+            loaded.row_families = list(lp.row_blocks.items())
+            loaded.indptr, loaded.indices = matrix.indptr, matrix.indices
+
+    def _apply(self, numbers: Numbers, restart: bool) -> None:
+        """Pass HiGHS the numbers that differ from those it holds; ``restart``: from the original numbers, cold."""
+        loaded = self.loaded
+        backend = loaded.backend
+        if restart:
+            backend.load(loaded.form, loaded.integer)
+            loaded.last_values = None
+        else:
+            backend.set_integrality(loaded.integer)
+        changed = np.flatnonzero(numbers.cost != backend.cost)
+        if len(changed):
+            backend.change_costs(changed, numbers.cost[changed])
+        changed = np.flatnonzero((numbers.col_lower != backend.col_lower) | (numbers.col_upper != backend.col_upper))
+        if len(changed):
+            backend.change_column_bounds(changed, numbers.col_lower[changed], numbers.col_upper[changed])
+        changed = np.flatnonzero((numbers.row_lower != backend.row_lower) | (numbers.row_upper != backend.row_upper))
+        if len(changed):
+            backend.change_row_bounds(changed, numbers.row_lower[changed], numbers.row_upper[changed])
+        changed = np.flatnonzero(numbers.matrix_data != backend.matrix.data)
+        if len(changed):
+            backend.change_coefficients(changed, numbers.matrix_data[changed])
+        if len(loaded.integer) and loaded.last_values is not None:
+            backend.offer_solution(loaded.last_values)
+
+    def prepare(self, data: ModelData, restart: bool) -> tuple[ModelSets, bool]:
+        """Make the held model ``data``'s; returns the variant's sets and whether the model was built."""
+        sets = build_sets(data)
+        loaded = self.loaded
+        if self.reuse and loaded is not None and loaded.permutation is not None and structure(sets) == loaded.structure:
+            numbers = _numpy_numbers(data, sets, loaded)
+            if numbers is not None:
+                self._apply(numbers, restart)
+                self.resolves += 1
+                return sets, False
+        if loaded is not None:
+            loaded.backend = None  # free HiGHS' copy before building the next
+        self.loaded = self._build(data, sets)
+        return sets, True
+
+    def solve(self, data: ModelData, restart: bool = False):
+        """Solve ``data`` on the held model (re-solved or built); returns (sets, solution, objective, status, built).
+
+        Raises SolverError as :func:`model.solver.solve.solve_model` does,
+        VerificationError when the solution fails the product's checks.
+        """
+        started = time.perf_counter()
+        sets, built = self.prepare(data, restart)
+        loaded = self.loaded
+        backend = loaded.backend
+        notes: list[str] = []
+        time_limit = loaded.options["time_limit"]
+        prepared = time.perf_counter()
+        if len(loaded.integer):
+            phase1 = _solve_mip(backend, loaded.integer, time_limit, notes)
+        else:
+            phase1 = _solve_lp(backend, time_limit)
+        values = phase1.values
+        if phase1.optimal and phase1.lp_in_backend:
+            values = least_exposure(backend, values, loaded.exposure, loaded.relabel, notes, restore=False)
+        loaded.last_values = values
+        solved = time.perf_counter()
+        status = "optimal" if phase1.optimal else "time limit reached" if phase1.time_limited else backend.status_text()
+        result = SolveResult(
+            status=status,
+            optimal=phase1.optimal,
+            objective=phase1.objective,
+            column_values=values,
+            row_duals=phase1.row_duals,
+            column_position=loaded.column_position,
+            row_position=loaded.row_position,
+            solver_version=backend.version(),
+            method=backend.method,
+            solve_seconds=solved - prepared,
+            notes=notes,
+            is_mip=len(loaded.integer) > 0,
+            mip_gap=phase1.mip_gap,
+        )
+        solution = extract_solution(loaded.model, sets, result)
+        verification = verify_solution(data, sets, solution, result.objective)
+        if not verification.ok:
+            raise VerificationError(
+                "the solution failed the product's own checks:\n  " + "\n  ".join(verification.failures)
+            )
+        return sets, solution, result, built, time.perf_counter() - started
