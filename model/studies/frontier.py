@@ -25,10 +25,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from model.batch import RunSummary, Variant, run_batch
 from model.errors import VerificationError
-from model.studies.runs import RunSummary, Variant, run_variants
 from model.workbook.read import RawWorkbook
-from model.workbook.study_inputs import parse_shares  # noqa: F401  (the --frontier argument's parser)
 
 DEFAULT_SHARES = tuple(round(1.0 - step / 10, 1) for step in range(11))  # 1, 0.9, ..., 0.1, 0
 COLUMNS = ["exposure_cap", "objective", "unmet_total", "shadow_price_per_pp", "binding_stage", "status", "message"]
@@ -49,7 +48,7 @@ def frontier_table(shares: tuple[float, ...], summaries: list[RunSummary]) -> pd
                 "objective": run.objective if run.ok else None,
                 "unmet_total": run.unmet_total if run.ok else None,
                 "shadow_price_per_pp": run.shadow_price_per_pp if run.ok else None,
-                "binding_stage": run.binding_stage if run.ok else "",
+                "binding_stage": (run.binding_stage or "") if run.ok else "",
                 "status": run.status,
                 "message": run.message,
             }
@@ -83,10 +82,10 @@ def solve_frontier(
     mip_gap: float = 0.0,
     workers: int | None = None,
     scheduler: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> pd.DataFrame:
     """The ``frontier`` sheet of ``raw`` at ``shares`` (loosest first), checked to be monotone."""
-    summaries = run_variants(raw, frontier_variants(shares), workers=workers, scheduler=scheduler, progress=progress)
+    summaries = run_batch(raw, frontier_variants(shares), workers=workers, scheduler=scheduler, progress=progress)
     table = frontier_table(shares, summaries)
     check_monotone(table, mip_gap)
     return table

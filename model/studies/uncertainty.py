@@ -38,12 +38,19 @@ import numpy as np
 import pandas as pd
 from scipy.stats import triang
 
+from model.batch import RunSummary, Variant, run_batch
 from model.errors import InputError, Problem
-from model.studies.runs import RUNS, Change, RunSummary, Variant, run_variants
+from model.scenarios import Change
 from model.workbook.read import RawWorkbook
 from model.workbook.study_inputs import Factor, read_factors
 
 PERCENTILES = (10, 50, 90)
+RUNS = 1e-6  # activity units (summed over the years) above which a facility counts as running
+
+
+def consumer_column(consumer: tuple[str, str]) -> str:
+    """exposure_any_<country>_<product>"""
+    return f"exposure_any_{consumer[0]}_{consumer[1]}"
 
 
 def groups_of(factors: list[Factor]) -> dict[str, int]:
@@ -92,18 +99,19 @@ def sample_variants(factors: list[Factor], seed: int, samples: int) -> tuple[lis
 
 
 def samples_table(draws: list[dict[str, float]], summaries: list[RunSummary]) -> pd.DataFrame:
-    consumers = list(dict.fromkeys(name for run in summaries for name in run.exposure_any))
+    consumers = list(dict.fromkeys(consumer for run in summaries for consumer in run.exposure_any))
     records = []
     for sample, (values, run) in enumerate(zip(draws, summaries, strict=True), start=1):
         record: dict[str, object] = {"sample": sample, **values}
         record["objective"] = run.objective if run.ok else None
         record["unmet_total"] = run.unmet_total if run.ok else None
-        for name in consumers:
-            record[name] = run.exposure_any.get(name) if run.ok else None
+        for consumer in consumers:
+            record[consumer_column(consumer)] = run.exposure_any.get(consumer) if run.ok else None
         record["status"] = run.status
         record["message"] = run.message
         records.append(record)
-    columns = ["sample", *(draws[0] if draws else {}), "objective", "unmet_total", *consumers, "status", "message"]
+    exposures = [consumer_column(consumer) for consumer in consumers]
+    columns = ["sample", *(draws[0] if draws else {}), "objective", "unmet_total", *exposures, "status", "message"]
     return pd.DataFrame(records, columns=columns)
 
 
@@ -113,8 +121,8 @@ def percentiles_table(summaries: list[RunSummary]) -> pd.DataFrame:
     for run in solved:
         figures["objective"].append(run.objective)
         figures["unmet_total"].append(run.unmet_total)
-    for name in dict.fromkeys(name for run in solved for name in run.exposure_any):
-        figures[name] = [run.exposure_any.get(name, 0.0) for run in solved]
+    for consumer in dict.fromkeys(consumer for run in solved for consumer in run.exposure_any):
+        figures[consumer_column(consumer)] = [run.exposure_any.get(consumer, 0.0) for run in solved]
     facilities = list(dict.fromkeys(name for run in solved for name in run.facility_activity))
     for name in facilities:
         figures[f"runs_{name}"] = [float(run.facility_activity.get(name, 0.0) > RUNS) for run in solved]
@@ -136,7 +144,7 @@ def solve_samples(
     seed: int,
     workers: int | None = None,
     scheduler: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The ``samples`` and ``percentiles`` sheets, and a message per failed draw.
 
@@ -159,6 +167,6 @@ def solve_samples(
             ]
         )
     variants, draws = sample_variants(factors, seed, samples)
-    summaries = run_variants(raw, variants, workers=workers, scheduler=scheduler, progress=progress)
+    summaries = run_batch(raw, variants, workers=workers, scheduler=scheduler, progress=progress)
     failed = [f"Monte Carlo {run.name} failed: {run.message}" for run in summaries if not run.ok]
     return samples_table(draws, summaries), percentiles_table(summaries), failed

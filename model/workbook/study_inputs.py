@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from model.errors import Problem, row_list
-from model.workbook.schema import SHEETS, WILDCARD, YEAR_COLUMN
+from model.errors import Problem
+from model.workbook.schema import SHEETS, YEAR_COLUMN
 
 
 def parse_shares(text: object) -> tuple[float, ...] | None:
@@ -35,64 +36,12 @@ def parse_shares(text: object) -> tuple[float, ...] | None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Row selection: the `match` column of the uncertainty (and changes) sheet
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def parse_match(text: str | None) -> list[tuple[str, str]] | str:
-    """``column=value`` pairs separated by ``;`` (blank = every row); a message when it cannot be read.
-
-    Column names are matched after trimming and lower-casing, values after trimming.
-    """
-    if text is None or not str(text).strip():
-        return []
-    pairs = []
-    for part in str(text).split(";"):
-        if not part.strip():
-            continue
-        if "=" not in part:
-            return f"'{part.strip()}' is not column=value; write e.g. country=CHN;product=dy_oxide"
-        column, value = part.split("=", 1)
-        pairs.append((column.strip().lower(), value.strip()))
-    return pairs
-
-
-def _cell_matches(spec, cell: object, wanted: str) -> bool:
-    """Does one cell hold ``wanted``? ``*`` is any value, except in wildcard key columns (only a ``*`` cell)."""
-    from model.workbook.read import parse_number, parse_yesno
-
-    if wanted == WILDCARD and not spec.wildcard:
-        return True
-    if cell is None:
-        return wanted == ""
-    if spec.kind == "number":
-        number = parse_number(wanted)
-        return number is not None and float(cell) == number
-    if spec.kind == "yesno":
-        return parse_yesno(wanted) == cell
-    return str(cell).strip() == wanted
-
-
-def matching_rows(records: list[dict], sheet: str, match: str | None) -> list[dict]:
-    """The records of ``sheet`` that ``match`` selects (every record when blank); see :func:`parse_match`."""
-    pairs = parse_match(match)
-    if isinstance(pairs, str):
-        raise ValueError(pairs)
-    spec = SHEETS[sheet]
-    columns = {column.name: column for column in spec.columns}
-    selected = []
-    for record in records:
-        if all(_cell_matches(columns[column], record.get(column), value) for column, value in pairs):
-            selected.append(record)
-    return selected
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The uncertainty sheet
 # ---------------------------------------------------------------------------------------------------------------
 
 DISTRIBUTIONS = ("uniform", "triangular")
-NOT_SCALED = ("settings", "uncertainty", "years")  # sheets whose numbers a factor may not multiply
+# Sheets whose numbers a factor may not multiply.
+NOT_SCALED = ("settings", "uncertainty", "years", "scenarios", "changes")
 
 
 @dataclass(frozen=True)
@@ -114,14 +63,39 @@ class Factor:
         return f"factor_{self.row}"
 
 
+def _check_selection(
+    records: dict[str, list[dict]], record: dict, sheet: str, column: str, low: float, high: float
+) -> list[Problem]:
+    """Problems of the factor's ``match`` and of the values it makes, found by scaling a copy by low and by high.
+
+    The rows are selected and scaled exactly as a ``scale`` change of the
+    ``changes`` sheet (:func:`model.scenarios.changes.apply_change`): a
+    ``match`` that selects no row or names an unknown column, a selected
+    row without a number in ``column``, a factor making a value invalid
+    (scaling is linear, so low and high bound every draw) are all named here.
+    """
+    from model.scenarios.changes import Change, apply_change, copy_records
+
+    problems: list[Problem] = []
+    for bound, factor in (("low", low), ("high", high)):
+        found: list[Problem] = []
+        change = Change(sheet, column, "scale", factor, record.get("match"), row=record["_row"], where="uncertainty")
+        apply_change(copy_records({sheet: records.get(sheet, [])}), set(), change, found)
+        problems += [dataclasses.replace(p, column=bound) if p.column == "value" else p for p in found]
+        if any(p.column != "value" for p in found):
+            break  # the selection itself is wrong: once is enough
+    return list(dict.fromkeys(problems))
+
+
 def read_factors(records: dict[str, list[dict]], problems: list[Problem]) -> list[Factor]:
     """The uncertainty sheet's rows as factors; every problem appended (sheet, row, column, value, expected).
 
     Checks: a known sheet (not settings, years or uncertainty), a column of
     numbers of it (not ``year``), a distribution uniform or triangular, 0 ≤
     low ≤ high, a triangular mode within [low, high], a readable ``match``
-    naming columns of the sheet and selecting at least one row, and on each
-    selected row a number to multiply (not a blank cell without a default).
+    naming columns of the sheet and selecting at least one row, on each
+    selected row a number to multiply (not a blank cell without a default),
+    and values valid at both ends of the range (:func:`_check_selection`).
     """
     factors = []
     scalable = [name for name in SHEETS if name not in NOT_SCALED]
@@ -167,46 +141,8 @@ def read_factors(records: dict[str, list[dict]], problems: list[Problem]) -> lis
                 problems.append(
                     Problem("uncertainty", row, "mode", mode, f"a mode between low ({low:g}) and high ({high:g})")
                 )
-        pairs = parse_match(record.get("match"))
-        if isinstance(pairs, str):
-            problems.append(Problem("uncertainty", row, "match", record.get("match"), pairs))
-        elif sheet is not None:
-            names = {c.name for c in SHEETS[sheet].columns}
-            unknown = [name for name, _ in pairs if name not in names]
-            if unknown:
-                problems.append(
-                    Problem(
-                        "uncertainty",
-                        row,
-                        "match",
-                        record.get("match"),
-                        f"columns of {sheet} ({', '.join(sorted(names))}); not {', '.join(unknown)}",
-                    )
-                )
-            elif column in numbers:
-                selected = matching_rows(records.get(sheet, []), sheet, record.get("match"))
-                if not selected:
-                    problems.append(
-                        Problem(
-                            "uncertainty",
-                            row,
-                            "match",
-                            record.get("match") or "",
-                            f"a selection of at least one row of {sheet}; it selects none",
-                        )
-                    )
-                blank = [r["_row"] for r in selected if r.get(column) is None and column not in r.get("_invalid", ())]
-                if blank:
-                    problems.append(
-                        Problem(
-                            "uncertainty",
-                            row,
-                            "column",
-                            column,
-                            f"a number on every selected row to multiply; {sheet} rows {row_list(blank)} "
-                            f"have none in {column}",
-                        )
-                    )
+        if sheet is not None and column in numbers and low is not None and high is not None and low <= high:
+            problems += _check_selection(records, record, sheet, column, low, high)
         if len(problems) > found or any(
             record.get(name) is None for name in ("sheet", "column", "distribution", "low", "high")
         ):
