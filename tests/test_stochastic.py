@@ -23,7 +23,7 @@ SCENARIO_HEADERS = {
 }
 
 
-def hedge_case(tmp_path: Path, probabilities=(0.7, 0.3), name: str = "hedge.xlsx") -> Path:
+def hedge_case(tmp_path: Path, probabilities=(0.7, 0.3), name: str = "hedge.xlsx", project: bool = False) -> Path:
     """USA needs 100 t of oxide (penalty 1,000 USD/t).  A Chinese mine makes it at 10 USD/t; a US mine
     does not exist yet: up to 100 t/yr of capacity may be added at 15 USD per t/yr (annualised),
     then it runs at 20 USD/t.  Scenario `open` (p 0.7) changes nothing; `ban` (p 0.3) bans CHN→USA.
@@ -49,6 +49,9 @@ def hedge_case(tmp_path: Path, probabilities=(0.7, 0.3), name: str = "hedge.xlsx
         ],
         "changes": [["ban", "lanes", "allowed", "set", "no", "from=CHN;to=USA;product=oxide"]],
     }
+    if project:  # the US mine as an all-or-nothing project of the same cost (see the MIP test)
+        sheets["facilities"][1] = ["us", "USA", 0, None, 0, None]
+        sheets["projects"] = [["us_mine", "us", 100, 1500, None, 0, 1, "yes", None, 0]]
     return write_case(tmp_path / name, sheets, SCENARIO_HEADERS)
 
 
@@ -67,6 +70,21 @@ def test_hedging_pays_values_derived(tmp_path: Path):
     for solution in solutions.values():  # the same expansion in both scenarios
         assert solution.expansion["value"].sum() == pytest.approx(100.0)
     assert outcome.expected_cost_of_base_plan == pytest.approx(30_700.0, rel=1e-9)
+    assert outcome.value_of_stochastic_solution == pytest.approx(27_900.0, rel=1e-9)
+
+
+def test_hedging_with_an_all_or_nothing_project_is_a_mip_with_the_same_values(tmp_path: Path):
+    """The US mine as a project instead of an expansion: 100 t/yr, capex 1,500, life 1, all or nothing, so
+    its annual cost is 1,500 × CRF(0, 1) = 1,500 = 15 × 100, the expansion's: the same z* = 2,800 with the
+    project built (binary 1) in both scenarios, EEV 30,700 (the base alone builds nothing), VSS 27,900."""
+    raw = read_workbook(hedge_case(tmp_path, project=True))
+    outcome, solutions = solve_stochastic(raw)
+    assert outcome.objective == pytest.approx(2_800.0, rel=1e-9)
+    summary = outcome.sheets["summary"].set_index("item")["value"]
+    assert "mip_gap" in summary.index  # solved as a MIP
+    projects = outcome.sheets["shared_projects"]
+    assert projects["built_share"].tolist() == pytest.approx([1.0])
+    assert all(s.build["value"].sum() == pytest.approx(1.0) for s in solutions.values())
     assert outcome.value_of_stochastic_solution == pytest.approx(27_900.0, rel=1e-9)
 
 
