@@ -38,6 +38,9 @@ examples:
   python run.py my_case.xlsx                      writes results/my_case.xlsx
   python run.py my_case.xlsx --exposure-cap 0.2   at most 20% exposed, for every demand row
   python run.py my_case.xlsx -o out/result.xlsx
+  python run.py my_case.xlsx --scenario dy_tb_ban writes results/my_case-dy_tb_ban.xlsx
+  python run.py my_case.xlsx --all-scenarios      writes results/my_case-scenarios.xlsx (comparison)
+                                                  and results/my_case-scenarios/<scenario>.xlsx
   python run.py my_case.xlsx --frontier           adds the cost-exposure frontier at caps 1, 0.9, ..., 0
   python run.py my_case.xlsx --samples 1000 --seed 7   Monte Carlo over the uncertainty sheet
   python run.py my_case.xlsx --stochastic         one plan for all scenarios with a probability
@@ -92,6 +95,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of workers, e.g. 2") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} workers: give at least 1")
+    return value
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = _Parser(
         prog="python run.py",
@@ -140,6 +153,31 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="solve the two-stage choice over the scenarios with a probability: one shared plan (projects, "
         "expansions, decisions before branch_year), probability-weighted cost",
+    )
+    scenarios = parser.add_mutually_exclusive_group()
+    scenarios.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="solve scenario NAME of the scenarios sheet (its based_on chain, overlay sheets and changes applied); "
+        "default output results/<input name>-<NAME>.xlsx",
+    )
+    scenarios.add_argument(
+        "--all-scenarios",
+        action="store_true",
+        help="solve the base and every scenario as a batch; writes a comparison workbook (default "
+        "results/<input name>-scenarios.xlsx) and each run's results in a folder of the same name beside it",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="batch runs on N local worker processes (default: one per core; 1 runs in this process without Dask)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="send the batch to the dask.distributed scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of "
+        "starting local workers",
     )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on failure")
     return parser.parse_args(argv)
@@ -232,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
     source: Path = arguments.input
     output: Path = arguments.output or Path("results") / f"{source.stem}.xlsx"
+    if arguments.output is None and arguments.scenario:
+        output = Path("results") / f"{source.stem}-{arguments.scenario}.xlsx"
+    if arguments.output is None and arguments.all_scenarios:
+        output = Path("results") / f"{source.stem}-scenarios.xlsx"
     problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -242,7 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.stochastic:
             return _run_stochastic(source, output, arguments, written)
-        return _run(source, output, arguments.exposure_cap, arguments.write_lp, written, _studies(arguments))
+        if arguments.all_scenarios:
+            return _run_all_scenarios(source, output, arguments, written)
+        return _run(
+            source, output, arguments.exposure_cap, arguments.write_lp, written, arguments.scenario, _studies(arguments)
+        )
     except KeyboardInterrupt:
         if arguments.debug:
             traceback.print_exc()
@@ -296,15 +342,16 @@ def _run(
     exposure_cap: float | None,
     lp_path: Path | None = None,
     written: list[Path] | None = None,
+    scenario: str | None = None,
     studies=None,
 ) -> int:
-    from model.pipeline import load_data, run_metadata, solve_data
+    from model.pipeline import load_data, load_scenario, run_metadata, solve_data
     from model.workbook.numerics import numeric_warnings
     from model.workbook.write import write_results
 
     started = time.perf_counter()
     _say(f"Reading {source} ...")
-    data = load_data(source, exposure_cap)
+    data = load_scenario(source, scenario, exposure_cap) if scenario else load_data(source, exposure_cap)
     for message in data.warnings + numeric_warnings(data):
         _warn(message)
     _say(
@@ -342,8 +389,9 @@ def _studies(arguments: argparse.Namespace):
         frontier=arguments.frontier,
         samples=arguments.samples,
         seed=arguments.seed,
-        workers=getattr(arguments, "workers", None),
-        scheduler=getattr(arguments, "scheduler", None),
+        workers=arguments.workers,
+        scheduler=arguments.scheduler,
+        scenario=arguments.scenario,
     )
 
 
@@ -364,6 +412,28 @@ def _run_stochastic(source: Path, output: Path, arguments: argparse.Namespace, w
         _warn(f"{note}; the results were written to '{written_to}' instead")
     print_stochastic(outcome, _say)
     _say(f"Results: {written_to}   ({time.perf_counter() - started:.1f} s)")
+    return EXIT_OK
+
+
+def _run_all_scenarios(source: Path, output: Path, arguments: argparse.Namespace, written: list[Path]) -> int:
+    """--all-scenarios: the batch, the comparison workbook, a line per scenario."""
+    from model.batch.commands import run_all_scenarios
+
+    started = time.perf_counter()
+    _say(f"Reading {source} ...")
+    path, rows = run_all_scenarios(
+        source, output, arguments.exposure_cap, arguments.workers, arguments.scheduler, _say, _warn
+    )
+    written.append(path)
+    _say("")
+    for row in rows:
+        if row.ok:
+            change = "" if row is rows[0] or not rows[0].ok else f"  ({row.objective - rows[0].objective:+,.0f} USD)"
+            unmet = f"   UNMET {row.unmet_total:,.1f} t" if row.unmet_total and row.unmet_total > 1e-6 else ""
+            _say(f"  {row.name:<28} {_money(row.objective)}{change}{unmet}")
+        else:
+            _say(f"  {row.name:<28} FAILED (see the message column)")
+    _say(f"Comparison: {path}   ({time.perf_counter() - started:.1f} s)")
     return EXIT_OK
 
 

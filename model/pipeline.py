@@ -52,6 +52,13 @@ def load_data(path: Path, exposure_cap: float | None = None) -> ModelData:
     return validate(read_workbook(path), exposure_cap_override=exposure_cap)
 
 
+def load_scenario(path: Path, scenario: str, exposure_cap: float | None = None) -> ModelData:
+    """Read a workbook and validate scenario ``scenario`` of it (raises InputError naming the change rows)."""
+    from model.scenarios import validate_scenario
+
+    return validate_scenario(read_workbook(path), scenario, exposure_cap)
+
+
 def _silent(message: str) -> None:
     pass
 

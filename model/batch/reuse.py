@@ -31,10 +31,11 @@ objective recomputed from the data), so a wrong number could not pass
 unnoticed.
 
 Results do not depend on how variants are spread over workers: a batch
-sends fixed chunks, and at the start of each chunk the worker reloads its
-model's original numbers and forgets the basis (:meth:`ModelCache.solve`
-with ``restart``), so each chunk is solved by the same sequence of HiGHS
-calls on whatever worker it lands.
+sends fixed chunks, and the first variant of each chunk is given to a new
+HiGHS instance with exactly its numbers, as a fresh build would be
+(:meth:`ModelCache.solve` with ``restart``), so each chunk is solved by the
+same sequence of HiGHS calls on whatever worker it lands, whatever that
+worker ran before.
 """
 
 from __future__ import annotations
@@ -172,8 +173,7 @@ class ModelCache:
         exposure = weight_vector(n, column_position, weights)
         relabel = weight_vector(n, column_position, {id(var): 1.0 for var in model.v_relabel.values()})
         options = solver_options(data.settings)
-        backend = HighsBackend()
-        backend.load(form, integer)
+        backend = self._new_backend(form, integer, options)
         loaded = Loaded(
             structure=structure(sets),
             sets=sets,
@@ -189,10 +189,16 @@ class ModelCache:
             permutation=None,
             row_families=None,
         )
-        backend.set_method(options["method"], options["threads"], options["time_limit"], options["mip_gap"])
         if self.reuse:
             self._check_numpy_build(data, sets, loaded)
         return loaded
+
+    @staticmethod
+    def _new_backend(form: StandardForm, integer: np.ndarray, options: dict) -> HighsBackend:
+        backend = HighsBackend()
+        backend.load(form, integer)
+        backend.set_method(options["method"], options["threads"], options["time_limit"], options["mip_gap"])
+        return backend
 
     @staticmethod
     def _check_numpy_build(data: ModelData, sets: ModelSets, loaded: Loaded) -> None:
@@ -238,12 +244,23 @@ class ModelCache:
     def _apply(self, numbers: Numbers, restart: bool) -> None:
         """Pass HiGHS the numbers that differ from those it holds; ``restart``: from the original numbers, cold."""
         loaded = self.loaded
-        backend = loaded.backend
-        if restart:
-            backend.load(loaded.form, loaded.integer)
+        if restart:  # a new HiGHS instance given exactly these numbers: as if the model had just been built
+            matrix = loaded.form.matrix.copy()
+            matrix.data = numbers.matrix_data
+            form = dataclasses.replace(
+                loaded.form,
+                cost=numbers.cost,
+                col_lower=numbers.col_lower,
+                col_upper=numbers.col_upper,
+                row_lower=numbers.row_lower,
+                row_upper=numbers.row_upper,
+                matrix=matrix,
+            )
+            loaded.backend = self._new_backend(form, loaded.integer, loaded.options)
             loaded.last_values = None
-        else:
-            backend.set_integrality(loaded.integer)
+            return
+        backend = loaded.backend
+        backend.set_integrality(loaded.integer)
         changed = np.flatnonzero(numbers.cost != backend.cost)
         if len(changed):
             backend.change_costs(changed, numbers.cost[changed])

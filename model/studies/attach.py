@@ -26,6 +26,7 @@ class StudyOptions:
     seed: int = 0  # --seed
     workers: int | None = None  # --workers
     scheduler: str | None = None  # --scheduler
+    scenario: str | None = None  # --scenario: the studies vary that scenario
 
     @property
     def wanted(self) -> bool:
@@ -73,7 +74,7 @@ def add_studies(
 
         progress(f"Solving {options.samples} Monte Carlo draws (seed {options.seed}) ...")
         samples, percentiles, failed = solve_samples(
-            raw, options.samples, options.seed, options.workers, options.scheduler, progress=None
+            raw, options.samples, options.seed, options.workers, options.scheduler, scenario=options.scenario
         )
         report.add_sheet("samples", samples, before="legend")
         report.add_sheet("percentiles", percentiles, before="legend")

@@ -34,8 +34,8 @@ COLUMNS = ["exposure_cap", "objective", "unmet_total", "shadow_price_per_pp", "b
 TOLERANCE = 1e-6  # relative, on top of the MIP gap
 
 
-def frontier_variants(shares: tuple[float, ...]) -> list[Variant]:
-    return [Variant(name=f"exposure_cap={share:g}", exposure_cap=share) for share in shares]
+def frontier_variants(shares: tuple[float, ...], scenario: str | None = None) -> list[Variant]:
+    return [Variant(name=f"exposure_cap={share:g}", scenario=scenario, exposure_cap=share) for share in shares]
 
 
 def frontier_table(shares: tuple[float, ...], summaries: list[RunSummary]) -> pd.DataFrame:
@@ -83,9 +83,12 @@ def solve_frontier(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    scenario: str | None = None,
 ) -> pd.DataFrame:
     """The ``frontier`` sheet of ``raw`` at ``shares`` (loosest first), checked to be monotone."""
-    summaries = run_batch(raw, frontier_variants(shares), workers=workers, scheduler=scheduler, progress=progress)
+    summaries = run_batch(
+        raw, frontier_variants(shares, scenario), workers=workers, scheduler=scheduler, progress=progress
+    )
     table = frontier_table(shares, summaries)
     check_monotone(table, mip_gap)
     return table

@@ -88,12 +88,14 @@ def draw(factors: list[Factor], seed: int, sample: int) -> dict[str, float]:
     return {factor.name: factor_value(factor, float(u[position[factor.name]])) for factor in factors}
 
 
-def sample_variants(factors: list[Factor], seed: int, samples: int) -> tuple[list[Variant], list[dict[str, float]]]:
+def sample_variants(
+    factors: list[Factor], seed: int, samples: int, scenario: str | None = None
+) -> tuple[list[Variant], list[dict[str, float]]]:
     variants, draws = [], []
     for sample in range(1, samples + 1):
         values = draw(factors, seed, sample)
         changes = tuple(Change(f.sheet, f.column, "scale", values[f.name], f.match) for f in factors)
-        variants.append(Variant(name=f"sample {sample}", changes=changes))
+        variants.append(Variant(name=f"sample {sample}", scenario=scenario, changes=changes))
         draws.append(values)
     return variants, draws
 
@@ -145,6 +147,7 @@ def solve_samples(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    scenario: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The ``samples`` and ``percentiles`` sheets, and a message per failed draw.
 
@@ -166,7 +169,7 @@ def solve_samples(
                 )
             ]
         )
-    variants, draws = sample_variants(factors, seed, samples)
+    variants, draws = sample_variants(factors, seed, samples, scenario)
     summaries = run_batch(raw, variants, workers=workers, scheduler=scheduler, progress=progress)
     failed = [f"Monte Carlo {run.name} failed: {run.message}" for run in summaries if not run.ok]
     return samples_table(draws, summaries), percentiles_table(summaries), failed

@@ -245,6 +245,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[s
         _add_charts(workbook, sheets)
         _add_year_charts(workbook, sheets)
         _add_study_charts(workbook, sheets)
+        _add_comparison_chart(workbook, sheets)
         workbook.close()
         # mkstemp made the file 0600 whatever the umask: give it the permissions a new file would have,
         # so that colleagues can read the results where the folder lets them.
@@ -257,6 +258,39 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[s
         if not replaced:  # any failure, Ctrl-C included: no half-written file is left behind
             Path(temporary).unlink(missing_ok=True)
     return notes
+
+
+def _add_comparison_chart(workbook, sheets: dict[str, pd.DataFrame]) -> None:
+    """``--all-scenarios``: cost (columns) and unmet demand (line, right axis) by scenario."""
+    table = sheets.get("comparison")
+    if table is None or not len(table) or "objective" not in table.columns:
+        return
+    columns = list(table.columns)
+    last = len(table)
+    cost = workbook.add_chart({"type": "column"})
+    cost.add_series(
+        {
+            "name": ["comparison", 0, columns.index("objective")],
+            "categories": ["comparison", 1, 0, last, 0],
+            "values": ["comparison", 1, columns.index("objective"), last, columns.index("objective")],
+        }
+    )
+    unmet = workbook.add_chart({"type": "line"})
+    unmet.add_series(
+        {
+            "name": ["comparison", 0, columns.index("unmet_total")],
+            "categories": ["comparison", 1, 0, last, 0],
+            "values": ["comparison", 1, columns.index("unmet_total"), last, columns.index("unmet_total")],
+            "y2_axis": True,
+            "marker": {"type": "circle"},
+        }
+    )
+    cost.combine(unmet)
+    cost.set_title({"name": "Cost and unmet demand by scenario"})
+    cost.set_y_axis({"name": "cost (million USD)", "num_format": "#,##0,,"})
+    unmet.set_y2_axis({"name": "unmet demand (t)"})
+    cost.set_size({"width": 960, "height": 420})
+    workbook.get_worksheet_by_name("comparison").insert_chart(last + 3, 0, cost)
 
 
 def _write_cell(ws, row: int, column: int, value, cell_format) -> None:
