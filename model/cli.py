@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         output = Path("results") / f"{source.stem}-{arguments.scenario}.xlsx"
     if arguments.output is None and arguments.all_scenarios:
         output = Path("results") / f"{source.stem}-scenarios.xlsx"
-    problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
+    problem = check_paths(source, output) or check_lp_path(arguments.write_lp) or _study_conflict(arguments)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -379,6 +379,19 @@ def _run(
         _warn(f"{note}; the results were written to '{written_to}' instead")
     _print_summary(outcome, written_to, time.perf_counter() - started)
     return EXIT_OK
+
+
+def _study_conflict(arguments: argparse.Namespace) -> str | None:
+    """Study options that cannot go together, in plain words, or None."""
+    studies = [name for name, used in (("--frontier", arguments.frontier), ("--samples", arguments.samples)) if used]
+    if arguments.stochastic:
+        scenarios = (("--scenario", arguments.scenario), ("--all-scenarios", arguments.all_scenarios))
+        others = studies + [name for name, used in scenarios if used]
+        if others:
+            return f"--stochastic solves every scenario with a probability at once; drop {', '.join(others)}"
+    if arguments.all_scenarios and studies:
+        return f"{' and '.join(studies)} add to one run's results; use them with --scenario NAME, not --all-scenarios"
+    return None
 
 
 def _studies(arguments: argparse.Namespace):

@@ -211,3 +211,11 @@ def test_scenario_creator_for_mpi_sppy(tmp_path: Path):
     ef = ExtensiveForm({"solver": solver}, names, scenario_creator, scenario_creator_kwargs={"path": path})
     ef.solve_extensive_form()
     assert ef.get_objective_value() == pytest.approx(2_800.0, rel=1e-7)
+
+
+def test_stochastic_does_not_combine_with_other_studies(tmp_path: Path, capsys):
+    path = str(hedge_case(tmp_path))
+    assert main([path, "-o", str(tmp_path / "o.xlsx"), "--stochastic", "--frontier"]) == 2
+    assert "--stochastic solves every scenario with a probability at once; drop --frontier" in capsys.readouterr().err
+    assert main([path, "-o", str(tmp_path / "o.xlsx"), "--all-scenarios", "--samples", "3"]) == 2
+    assert "use them with --scenario NAME, not --all-scenarios" in capsys.readouterr().err
