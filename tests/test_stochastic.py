@@ -219,3 +219,12 @@ def test_stochastic_does_not_combine_with_other_studies(tmp_path: Path, capsys):
     assert "--stochastic solves every scenario with a probability at once; drop --frontier" in capsys.readouterr().err
     assert main([path, "-o", str(tmp_path / "o.xlsx"), "--all-scenarios", "--samples", "3"]) == 2
     assert "use them with --scenario NAME, not --all-scenarios" in capsys.readouterr().err
+
+
+def test_a_broken_scenario_is_an_input_error_naming_its_change(tmp_path: Path, capsys):
+    path = hedge_case(tmp_path)
+    raw = read_workbook(path)
+    raw.records["changes"][0]["column"] = "alowed"
+    with pytest.raises(InputError) as caught:
+        solve_stochastic(raw)
+    assert "sheet 'changes', row 2, column 'column': 'alowed'" in str(caught.value)

@@ -59,7 +59,7 @@ from model.pipeline import run_metadata, solver_options
 from model.results.extract import Solution, extract_solution
 from model.results.report import legend_table, warnings_table
 from model.results.verify import verify_solution
-from model.scenarios import apply_scenario
+from model.scenarios import validate_scenario
 from model.solver.solve import SolveResult, solve_model
 from model.workbook.read import RawWorkbook, read_workbook
 from model.workbook.validate import validate
@@ -329,7 +329,7 @@ def solve_stochastic(
     datas: dict[str, ModelData] = {}
     for name in probabilities:
         try:
-            datas[name] = validate(apply_scenario(raw, name))
+            datas[name] = validate_scenario(raw, name)
         except InputError as error:
             problems += error.problems
     if problems:
@@ -487,7 +487,7 @@ def _case(path: str, branch: int | None) -> tuple[dict[str, ModelData], dict[str
         raw = read_workbook(Path(path))
         probabilities = scenario_probabilities(raw)
         base = validate(raw)
-        datas = {name: validate(apply_scenario(raw, name)) for name in probabilities}
+        datas = {name: validate_scenario(raw, name) for name in probabilities}
         year = branch_year(base, raw) if branch is None else branch
         check_agreement(datas, raw, year)
         keys: dict[tuple, None] = {}
