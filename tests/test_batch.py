@@ -134,7 +134,7 @@ def test_results_of_a_batch(raw):
     the 10 % tariff on ore of value 0 costing nothing: 480 + 1,000 = 1,480 USD/yr, 60 % exposed;
     ban: all from AU, 50 × 50 = 2,500; dear_ban (based on ban): US separation 10 USD/t dearer, 3,000;
     cap0.0 (quantity × 1): all from AU, 2,500; cap1.0 (quantity × 2 = 100 t): all from CN, 1,600."""
-    rows = run_batch(raw, variants(), workers=1, chunk_size=3)
+    rows = run_batch(raw, variants(), workers=1, size=3)
     by_name = {row.name: row for row in rows}
     assert [row.name for row in rows] == [v.name for v in variants()]
     assert by_name["base"].objective == pytest.approx(1480.0)
@@ -174,8 +174,16 @@ def test_a_chunk_gives_the_same_results_on_a_worker_that_ran_other_chunks_before
 
 
 def test_two_dask_workers_give_exactly_the_serial_results(raw):
-    serial = run_batch(raw, variants(), workers=1, chunk_size=3)
+    serial = run_batch(raw, variants(), workers=1, size=3)
     seen = []
-    parallel = run_batch(raw, variants(), workers=2, chunk_size=3, progress=lambda *state: seen.append(state))
+    parallel = run_batch(raw, variants(), workers=2, size=3, progress=lambda *state: seen.append(state))
     _same(serial, parallel)
     assert seen[0] == (0, 0, len(variants())) and seen[-1] == (len(variants()), 2, len(variants()))
+
+
+def test_chunks_depend_on_the_number_of_variants_only():
+    from model.batch.run import chunk_size, chunks
+
+    assert [chunk_size(n) for n in (1, 12, 16, 17, 40, 128, 200, 1000)] == [1, 1, 1, 2, 3, 8, 8, 8]
+    parts = chunks([Variant(f"v{i}") for i in range(40)])
+    assert [len(part) for part in parts] == [3] * 13 + [1]

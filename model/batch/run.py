@@ -1,8 +1,10 @@
 """Run many variants of one workbook: in this process for one worker, on a dask.distributed cluster otherwise.
 
-``run_batch(raw, variants)`` cuts the variants into chunks of
-:data:`CHUNK_SIZE` (fixed, whatever the number of workers) and runs each
-chunk with :func:`run_chunk`:
+``run_batch(raw, variants)`` cuts the variants into chunks of at most
+:data:`CHUNK_SIZE` (fewer for small batches, so that there are at least
+:data:`CHUNKS_AT_LEAST` tasks to share; the size depends on the number of
+variants only, never on the workers) and runs each chunk with
+:func:`run_chunk`:
 
 * one worker (``workers=1``, or a single variant without a scheduler): the
   chunks run here, one after the other, with no Dask at all;
@@ -31,9 +33,11 @@ model each time.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -45,7 +49,8 @@ from model.solver.backend import available_cores
 from model.workbook.read import RawWorkbook
 from model.workbook.write import write_results
 
-CHUNK_SIZE = 8  # variants per task: fixed, so that results do not depend on the number of workers
+CHUNK_SIZE = 8  # variants per task at most
+CHUNKS_AT_LEAST = 16  # smaller batches are cut finer so that every worker gets a share
 Progress = Callable[[int, int, int], None]  # (runs done, runs failed, runs in all)
 
 # The model each worker process holds, by batch: a new batch builds its own.
@@ -109,7 +114,18 @@ def run_chunk(
     ]
 
 
-def chunks(variants: Sequence[Variant], size: int = CHUNK_SIZE) -> list[list[Variant]]:
+def chunk_size(total: int) -> int:
+    """Variants per task: ``CHUNK_SIZE``, or fewer so that there are at least ``CHUNKS_AT_LEAST`` tasks.
+
+    It depends on the number of variants only, never on the workers: a
+    chunk's results depend on its variants (its first one starts cold), so
+    the batch's results do not depend on how many workers there are.
+    """
+    return max(1, min(CHUNK_SIZE, math.ceil(total / CHUNKS_AT_LEAST)))
+
+
+def chunks(variants: Sequence[Variant], size: int | None = None) -> list[list[Variant]]:
+    size = size or chunk_size(len(variants))
     return [list(variants[start : start + size]) for start in range(0, len(variants), size)]
 
 
@@ -121,10 +137,10 @@ def run_batch(
     progress: Progress | None = None,
     write_dir: Path | None = None,
     reuse: bool = True,
-    chunk_size: int = CHUNK_SIZE,
+    size: int | None = None,
 ) -> list[RunSummary]:
-    """Every variant's summary, in the order given (see the module docstring)."""
-    parts = chunks(variants, chunk_size)
+    """Every variant's summary, in the order given (see the module docstring); ``size``: variants per task."""
+    parts = chunks(variants, size)
     token = uuid.uuid4().hex
     directory = None if write_dir is None else str(Path(write_dir).absolute())
     report = progress or (lambda done, failures, total: None)
@@ -146,9 +162,11 @@ def _run_on_dask(raw, parts, token, reuse, directory, workers, scheduler, report
     cluster = None
     if scheduler is None:
         count = max(1, min(workers or available_cores(), len(parts)))
-        cluster = LocalCluster(
-            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-        )
+        with warnings.catch_warnings():  # the scheduler's HTTP server moving off a busy port is no news to the user
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            cluster = LocalCluster(
+                n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            )
         client = Client(cluster)
     else:
         client = Client(scheduler)

@@ -1,0 +1,111 @@
+"""Benchmark of batches: ``python -m model.bench.scenarios [--count 200] [--lp] [--workers 2]``.
+
+Runs the same N number-only variants of a case (default the base case) three
+ways and prints the times and their ratios, measured in one run:
+
+1. serially, building the model for every variant (sets, Pyomo model,
+   standard form, hand-off: ``reuse=False``);
+2. serially, building once and re-solving (:mod:`model.batch.reuse`);
+3. on a local Dask cluster of ``--workers`` processes (re-solving), the
+   cluster's start included.
+
+Each variant scales every facility's operating costs by one factor, every
+demand quantity by another, and the capacities of one stage's facilities
+by a third (factors drawn from 0.8–1.2 with ``--seed``): costs, demand and
+capacities, no structure.  ``--lp`` makes every project divisible (the base
+case's whole plants are all-or-nothing, a MIP), so that the re-solves are
+LPs, warm-started from the last basis.  The objectives of the three runs
+are compared (a MIP's within its gap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+from model.batch.run import run_batch
+from model.batch.variants import Variant
+from model.scenarios import Change, apply_changes
+from model.workbook.read import read_workbook
+
+
+def variants(raw, count: int, seed: int) -> list[Variant]:
+    """``count`` number-only variants (see the module docstring)."""
+    draw = random.Random(seed)
+    stages = sorted({r["stage"] for r in raw.records["processes"] if r.get("stage")})
+    rows = []
+    for number in range(count):
+        stage = draw.choice(stages)
+        facilities = sorted(
+            {
+                fp["facility"]
+                for fp in raw.records["facility_processes"]
+                for p in raw.records["processes"]
+                if p["process"] == fp["process"] and p["stage"] == stage
+            }
+        )
+        changes = [
+            Change("facility_processes", "unit_cost", "scale", round(draw.uniform(0.8, 1.2), 4), None),
+            Change("demand", "quantity", "scale", round(draw.uniform(0.8, 1.2), 4), None),
+        ]
+        factor = round(draw.uniform(0.8, 1.2), 4)
+        changes += [Change("facilities", "capacity", "scale", factor, f"facility={name}") for name in facilities[:8]]
+        rows.append(Variant(f"v{number:04d}", changes=tuple(changes)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m model.bench.scenarios", description=__doc__.splitlines()[0])
+    parser.add_argument("case", nargs="?", type=Path, default=Path("inputs/base_case.xlsx"))
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--lp", action="store_true", help="every project divisible: the variants are LPs")
+    parser.add_argument("--skip-rebuild", action="store_true", help="time only the re-solving runs")
+    arguments = parser.parse_args(argv)
+
+    raw = read_workbook(arguments.case)
+    if arguments.lp and raw.records.get("projects"):
+        raw = apply_changes(raw, [Change("projects", "all_or_nothing", "set", "no", None)])
+    batch = variants(raw, arguments.count, arguments.seed)
+    print(f"{arguments.case}{' (projects divisible: LP)' if arguments.lp else ''}: {len(batch)} variants")
+    timings: dict[str, float] = {}
+    results = {}
+    modes = [
+        ("serial, rebuild", 1, False),
+        ("serial, reuse", 1, True),
+        (f"{arguments.workers} workers, reuse", arguments.workers, True),
+    ]
+    for label, workers, reuse in modes:
+        if arguments.skip_rebuild and not reuse:
+            continue
+        started = time.perf_counter()
+        rows = run_batch(raw, batch, workers=workers, reuse=reuse)
+        timings[label] = time.perf_counter() - started
+        results[label] = rows
+        failed = [row for row in rows if not row.ok]
+        built = sum(row.rebuilt for row in rows)
+        print(
+            f"  {label:<22} {timings[label]:8.2f} s  {len(rows) / timings[label]:7.2f} runs/s  "
+            f"{1000 * timings[label] / len(rows):8.1f} ms/run  built {built}x  failed {len(failed)}"
+        )
+        for row in failed[:3]:
+            print(f"    {row.name}: {row.message[:200]}")
+    reference = results["serial, reuse"]
+    for label, rows in results.items():
+        worst = max(
+            abs(a.objective - b.objective) / max(1.0, abs(b.objective))
+            for a, b in zip(rows, reference, strict=True)
+            if a.ok and b.ok
+        )
+        print(f"  largest relative objective difference, {label} vs serial reuse: {worst:.2e}")
+    if "serial, rebuild" in timings:
+        print(f"  reuse vs rebuild (serial, per run): {timings['serial, rebuild'] / timings['serial, reuse']:.2f}x")
+    parallel = modes[2][0]
+    print(f"  {parallel} vs serial reuse: {timings['serial, reuse'] / timings[parallel]:.2f}x (cluster start included)")
+
+
+if __name__ == "__main__":
+    main()
