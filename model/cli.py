@@ -43,6 +43,9 @@ examples:
   python run.py my_case.xlsx --scenario dy_tb_ban writes results/my_case-dy_tb_ban.xlsx
   python run.py my_case.xlsx --all-scenarios      writes results/my_case-scenarios.xlsx (comparison)
                                                   and results/my_case-scenarios/<scenario>.xlsx
+  python run.py my_case.xlsx --frontier           adds the cost-exposure frontier at caps 1, 0.9, ..., 0
+  python run.py my_case.xlsx --samples 1000 --seed 7   Monte Carlo over the uncertainty sheet
+  python run.py my_case.xlsx --stochastic         one plan for all scenarios with a probability
 
 exit status: 0 solved, 2 bad input or arguments, 1 solver or system failure,
   130 interrupted (Ctrl-C; nothing is written)
@@ -62,6 +65,35 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a share between 0 and 1, e.g. 0.2") from None
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text} is outside 0..1; give a share, e.g. 0.2 for 20%")
+    return value
+
+
+def _shares(text: str) -> tuple[float, ...]:
+    from model.workbook.study_inputs import parse_shares
+
+    shares = parse_shares(text)
+    if shares is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of shares between 0 and 1, e.g. 1,0.5,0.2")
+    return shares
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of draws, e.g. 1000") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give at least 1 draw")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number ≥ 0, e.g. 42") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: the seed must be ≥ 0")
     return value
 
 
@@ -106,6 +138,30 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="also write the model as handed to HiGHS (.lp or .mps) with readable row and column names, "
         "e.g. capacity_constraint(Lynas_Kalgoorlie,2025)",
+    )
+    parser.add_argument(
+        "--frontier",
+        nargs="?",
+        const="1,0.9,0.8,0.7,0.6,0.5,0.4,0.3,0.2,0.1,0",
+        type=_shares,
+        metavar="SHARES",
+        help="also solve the case at each exposure cap in SHARES (comma-separated, default 1,0.9,...,0) as "
+        "--exposure-cap would, and add the frontier sheet and chart",
+    )
+    parser.add_argument(
+        "--samples",
+        type=_count,
+        metavar="N",
+        help="also solve N Monte Carlo draws of the factors in the uncertainty sheet; adds samples and percentiles",
+    )
+    parser.add_argument(
+        "--seed", type=_seed, default=0, metavar="S", help="random seed of --samples (default %(default)s)"
+    )
+    parser.add_argument(
+        "--stochastic",
+        action="store_true",
+        help="solve the two-stage choice over the scenarios with a probability: one shared plan (projects, "
+        "expansions, decisions before branch_year), probability-weighted cost",
     )
     scenarios = parser.add_mutually_exclusive_group()
     scenarios.add_argument(
@@ -243,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         output = Path("results") / f"{source.stem}-{arguments.scenario}.xlsx"
     if arguments.output is None and arguments.all_scenarios:
         output = Path("results") / f"{source.stem}-scenarios.xlsx"
-    problem = check_paths(source, output) or check_lp_path(arguments.write_lp)
+    problem = check_paths(source, output) or check_lp_path(arguments.write_lp) or _study_conflict(arguments)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -252,9 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     written: list[Path] = []
     try:
         with _CONSOLE.session():  # the spinner stops before any error below is printed
+            if arguments.stochastic:
+                return _run_stochastic(source, output, arguments, written)
             if arguments.all_scenarios:
                 return _run_all_scenarios(source, output, arguments, written)
-            return _run(source, output, arguments.exposure_cap, arguments.write_lp, written, arguments.scenario)
+            return _run(
+                source, output, arguments.exposure_cap, arguments.write_lp, written, arguments.scenario,
+                _studies(arguments),
+            )
     except KeyboardInterrupt:
         if arguments.debug:
             traceback.print_exc()
@@ -343,6 +404,7 @@ def _run(
     lp_path: Path | None = None,
     written: list[Path] | None = None,
     scenario: str | None = None,
+    studies=None,
 ) -> int:
     from model.pipeline import load_data, load_scenario, run_metadata, solve_data
     from model.workbook.numerics import numeric_warnings
@@ -363,6 +425,11 @@ def _run(
     shown = set(data.warnings) | set(numeric_warnings(data))
     for message in outcome.warnings:
         if message not in shown:
+            _warn(message)
+    if studies is not None:
+        from model.studies.attach import add_studies
+
+        for message in add_studies(outcome.report, source, data, studies, _say):
             _warn(message)
     _step(f"Writing {output} ...")
     writer_notes: list[str] = []
@@ -405,6 +472,53 @@ def _print_summary(outcome, paths: list[Path], seconds: float) -> None:
         _warn(f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} t/yr in all). {why}")
         for reason in reasons:
             _warn(f"  {reason}")
+
+
+def _study_conflict(arguments: argparse.Namespace) -> str | None:
+    """Study options that cannot go together, in plain words, or None."""
+    studies = [name for name, used in (("--frontier", arguments.frontier), ("--samples", arguments.samples)) if used]
+    if arguments.stochastic:
+        scenarios = (("--scenario", arguments.scenario), ("--all-scenarios", arguments.all_scenarios))
+        others = studies + [name for name, used in scenarios if used]
+        if others:
+            return f"--stochastic solves every scenario with a probability at once; drop {', '.join(others)}"
+    if arguments.all_scenarios and studies:
+        return f"{' and '.join(studies)} add to one run's results; use them with --scenario NAME, not --all-scenarios"
+    return None
+
+
+def _studies(arguments: argparse.Namespace):
+    """The studies asked for on the command line (the frontier setting is read with the workbook)."""
+    from model.studies.attach import StudyOptions
+
+    return StudyOptions(
+        frontier=arguments.frontier,
+        samples=arguments.samples,
+        seed=arguments.seed,
+        workers=arguments.workers,
+        scheduler=arguments.scheduler,
+        scenario=arguments.scenario,
+    )
+
+
+def _run_stochastic(source: Path, output: Path, arguments: argparse.Namespace, written: list[Path]) -> int:
+    """--stochastic: the two-stage program over the scenarios with a probability (model.studies.stochastic)."""
+    from model.studies.stochastic import print_stochastic, solve_stochastic_file
+    from model.workbook.write import write_results
+
+    started = time.perf_counter()
+    _say(f"Reading {source} ...")
+    outcome = solve_stochastic_file(source, progress=_say)
+    for message in outcome.warnings:
+        _warn(message)
+    _say(f"Writing {output} ...")
+    written_to, note = write_results(outcome.sheets, output)
+    written.append(written_to)
+    if note:
+        _warn(f"{note}; the results were written to '{written_to}' instead")
+    print_stochastic(outcome, _say)
+    _say(f"Results: {written_to}   ({time.perf_counter() - started:.1f} s)")
+    return EXIT_OK
 
 
 def _run_all_scenarios(source: Path, output: Path, arguments: argparse.Namespace, written: list[Path]) -> int:

@@ -14,6 +14,7 @@ A module may import only from its own layer or lower ones:
     4  model.results         extract, verify, report, explain
     5  model.pipeline        the whole run on plain data
     6  model.batch           runs of many variants, in process or on Dask workers
+    6  model.studies         the frontier, Monte Carlo and the two-stage choice, made of batch runs
     7  model.cli             command line
     8  model.bench           benchmarks: nothing in the product imports them, except
     3  model.bench.matrix    the NumPy build of the LP, which batch re-solves take their numbers from
@@ -41,6 +42,7 @@ LAYERS = {
     "model.results": 4,
     "model.pipeline": 5,
     "model.batch": 6,
+    "model.studies": 6,  # frontier, Monte Carlo, two-stage: made of batch runs
     "model.cli": 7,
     "model.bench": 8,
     "model.bench.matrix": 3,  # the NumPy build of the LP: batches re-solve with its numbers (model/batch/reuse.py)

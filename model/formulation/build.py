@@ -26,6 +26,18 @@ from model.formulation.variables import define_variables
 def build_model(data: ModelData, sets: ModelSets) -> pyo.ConcreteModel:
     """Declare the whole LP in build order."""
     model = pyo.ConcreteModel(name=data.case_name)
+    define_formulation(model, data, sets)
+    define_objective(model, data, sets)
+    return model
+
+
+def define_formulation(model: pyo.ConcreteModel | pyo.Block, data: ModelData, sets: ModelSets) -> None:
+    """Variables and constraints, without the objective, on a model or on one block of a larger one.
+
+    The two-stage program (:mod:`model.studies.stochastic`) builds one block
+    per scenario this way and weights the blocks' costs
+    (:func:`model.formulation.objective.cost_coefficients`) in its own objective.
+    """
     define_variables(model, data, sets)
     define_balance_constraints(model, data, sets)
     define_capacity_constraints(model, data, sets)
@@ -35,5 +47,3 @@ def build_model(data: ModelData, sets: ModelSets) -> pyo.ConcreteModel:
     define_project_constraints(model, data, sets)
     define_stock_constraints(model, data, sets)
     define_offtake_constraints(model, data, sets)
-    define_objective(model, data, sets)
-    return model

@@ -445,6 +445,30 @@ SHEETS: dict[str, SheetSpec] = {
             key=("source_id",),
             required=False,
         ),
+        SheetSpec(
+            "uncertainty",
+            "Monte Carlo factors (--samples): each multiplies a column on the rows it selects, drawn per sample",
+            (
+                _key("sheet", "Input sheet whose numbers the factor multiplies"),
+                _key("column", "Column of numbers of that sheet"),
+                _key("distribution", "uniform (low, high) or triangular (low, mode, high)"),
+                _number("low", "factor", "Smallest factor", required=True, minimum=0),
+                _number("high", "factor", "Largest factor", required=True, minimum=0),
+                _number("mode", "factor", "Most likely factor (triangular only)", minimum=0),
+                ColumnSpec(
+                    "match",
+                    "text",
+                    description="Rows selected: column=value pairs separated by ; (* = any; blank = every row)",
+                ),
+                ColumnSpec(
+                    "group",
+                    "text",
+                    description="Rows with the same group share one random quantile per sample (fully correlated)",
+                ),
+            ),
+            key=("sheet", "column", "match"),
+            required=False,
+        ),
     )
 }
 
@@ -501,6 +525,7 @@ MAX_COEFFICIENT = 1e6  # |t per unit of activity| in a recipe
 MAX_TARIFF = 100.0  # fraction of value (10,000 %)
 MAX_DAYS = 36_500.0  # days of cover (a century)
 MAX_GROWTH = 10.0  # fraction per year
+MAX_FACTOR = 1000.0  # a Monte Carlo factor (uncertainty sheet)
 
 _RANGES: dict[tuple[str, str], dict[str, float]] = {
     ("products", "value"): {"maximum": MAX_UNIT_MONEY},
@@ -531,6 +556,9 @@ _RANGES: dict[tuple[str, str], dict[str, float]] = {
     ("stockpiles", "holding_cost"): {"maximum": MAX_UNIT_MONEY},
     ("observations", "observed"): {"maximum": MAX_QUANTITY},
     ("observations", "tolerance"): {"maximum": 10.0},  # 1000 % of observed
+    ("uncertainty", "low"): {"maximum": MAX_FACTOR},
+    ("uncertainty", "high"): {"maximum": MAX_FACTOR},
+    ("uncertainty", "mode"): {"maximum": MAX_FACTOR},
 }
 for (_sheet, _column), _bounds in _RANGES.items():
     _spec = SHEETS[_sheet]
@@ -552,7 +580,7 @@ class SettingSpec:
     """
 
     name: str
-    kind: Literal["number", "text"]
+    kind: Literal["number", "text", "shares"]  # shares: comma-separated shares 0..1, e.g. 1,0.5,0.2
     default: object
     unit: str
     description: str
@@ -568,6 +596,8 @@ class SettingSpec:
         """Plain words for a valid value, e.g. 'a whole number between 1 and 200 for project_life (years)'."""
         if self.kind == "text":
             return f"one of {', '.join(self.choices)} for {self.name}"
+        if self.kind == "shares":
+            return f"shares between 0 and 1 separated by commas, e.g. 1,0.5,0.2, for {self.name}"
         parts = ["a whole number" if self.integer else "a number"]
         if self.minimum is not None and self.maximum is not None and not self.exclusive_minimum:
             parts.append(f"between {_shown(self.minimum)} and {_shown(self.maximum)}")
@@ -684,6 +714,25 @@ SETTINGS: dict[str, SettingSpec] = {
             integer=True,
         ),
         SettingSpec("mip_gap", "number", 1e-4, "relative", "Relative gap at which the MIP search stops, 0 to 1", 0, 1),
+        SettingSpec(
+            "frontier",
+            "shares",
+            None,
+            "shares 0..1",
+            "Exposure caps at which every run also solves the case, as --frontier does (e.g. 1,0.5,0.2; "
+            "blank = none): the frontier sheet and chart",
+        ),
+        SettingSpec(
+            "branch_year",
+            "number",
+            None,
+            "year",
+            "--stochastic: first year whose decisions may differ by scenario; decisions in earlier years, "
+            "projects and expansions are shared (blank = the first model year)",
+            FIRST_YEAR,
+            LAST_YEAR,
+            integer=True,
+        ),
         SettingSpec(
             "explain_unmet",
             "text",

@@ -28,6 +28,7 @@ from model.workbook.plans import read_plans
 from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_number, sorted_problems
 from model.workbook.references import check_reference, did_you_mean
 from model.workbook.schema import ANY_STAGE, MAX_QUANTITY, SETTINGS, SHEETS, WILDCARD
+from model.workbook.study_inputs import parse_shares, read_factors
 from model.workbook.wildcards import Rule, WildcardTable, find_conflicts
 from model.workbook.years import (
     active_rows,
@@ -106,6 +107,13 @@ def read_settings(records: list[dict], problems: list[Problem], warnings: list[s
             continue
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue  # blank = default
+        if spec.kind == "shares":
+            shares = parse_shares(raw)
+            if shares is None:
+                problems.append(Problem("settings", row, "value", raw, spec.expectation()))
+            else:
+                settings[name] = shares
+            continue
         if spec.kind == "text":
             text = parse_name(raw)
             text = text.lower() if text is not None else None
@@ -285,6 +293,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
             "a capped solution with observations of the uncapped one (calibrate on a run without caps, e.g. "
             "--exposure-cap 1 and no stage caps)"
         )
+    read_factors(records, problems)  # the uncertainty sheet (Monte Carlo): checked with every run
     problems = [p for p in dict.fromkeys(problems) if not follows_from(p, broken)]  # several years: once
     if problems:
         raise InputError(sorted_problems(problems), notes)

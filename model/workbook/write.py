@@ -181,6 +181,33 @@ def _units(sheets: dict[str, pd.DataFrame]) -> dict[tuple[str, str], str]:
     }
 
 
+def _add_study_charts(workbook, sheets: dict[str, pd.DataFrame]) -> None:
+    """The cost–exposure frontier: cost and unmet demand against the cap (a line chart, unmet on a second axis)."""
+    frontier = sheets.get("frontier")
+    if frontier is None or not len(frontier):
+        return
+    columns = list(frontier.columns)
+    rows = len(frontier)
+    chart = workbook.add_chart({"type": "line"})
+    for column, extra in (("objective", {}), ("unmet_total", {"y2_axis": True})):
+        index = columns.index(column)
+        chart.add_series(
+            {
+                "name": ["frontier", 0, index],
+                "categories": ["frontier", 1, 0, rows, 0],
+                "values": ["frontier", 1, index, rows, index],
+                "marker": {"type": "circle"},
+                **extra,
+            }
+        )
+    chart.set_title({"name": "Cost and unmet demand against the cap on exposure"})
+    chart.set_x_axis({"name": "exposure cap (share of each demand row, any stage)", "num_format": "0%"})
+    chart.set_y_axis({"name": "objective (USD)", "num_format": "#,##0"})
+    chart.set_y2_axis({"name": "unmet demand (t)", "num_format": "#,##0"})
+    chart.set_size({"width": 800, "height": 400})
+    workbook.get_worksheet_by_name("frontier").insert_chart(rows + 3, 0, chart)
+
+
 def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[str]:
     """Write ``sheets`` to ``destination`` atomically (temporary file + rename).
 
@@ -211,6 +238,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], destination: Path) -> list[s
             },
         )
         _write_sheets(workbook, sheets)
+        _add_study_charts(workbook, sheets)
         _add_comparison_chart(workbook, sheets)
         workbook.close()
         # mkstemp made the file 0600 whatever the umask: give it the permissions a new file would have,
