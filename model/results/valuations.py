@@ -68,8 +68,8 @@ def gap_note(result: SolveResult, resolved: list[Resolved]) -> str:
     return (
         f"projects sheet, value: each built project's value re-solves the plan as a MIP without it, which "
         f"branch and bound proves only to within its gap (setting mip_gap), so a value may be off by up to "
-        f"{widest:,.0f} USD (present value); {searched} of {len(resolved)} needed branch and bound, the others "
-        "were settled by LP bounds"
+        f"{widest:,.0f} USD (present value); {searched} of {len(resolved)} values needed branch and bound "
+        "(the others were settled by LP bounds, to the same gap)"
     )
 
 
