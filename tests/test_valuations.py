@@ -114,3 +114,34 @@ def test_worker_processes_give_the_same_answers(monkeypatch):
     assert [one.objective for one in parallel] == pytest.approx([one.objective for one in serial])
     assert [one.objective for one in parallel] == pytest.approx([42.0, 40.0, 42.0, 40.0])
     assert [one.branch_and_bound for one in parallel] == [one.branch_and_bound for one in serial]
+
+
+def test_a_broken_worker_pool_falls_back_to_one_process(monkeypatch):
+    """A script without a `__main__` guard breaks spawn's workers: the searches then run here, same answers."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import model.solver.forgo as forgo
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            raise BrokenProcessPool("a worker died")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(forgo, "available_cores", lambda: 2)
+    monkeypatch.setattr(forgo, "ProcessPoolExecutor", Broken)
+    m = three_sources()
+    result = solved(m)
+    found = resolved_without(
+        result.form,
+        result.integer,
+        groups(result, m.open_a, m.open_c),
+        start=result.column_values,
+        mip_gap=1e-6,
+        threads=2,
+    )
+    assert [one.objective for one in found] == pytest.approx([42.0, 40.0])

@@ -26,9 +26,10 @@ hundred simplex iterations each, before any branch and bound:
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 
 import numpy as np
 
@@ -148,14 +149,18 @@ def resolve_each(
             point[moved] = np.clip(point[moved], change.column_lower, change.column_upper)
         searches.append((len(out), change, point))
         out.append(None)
-    workers = min(threads, available_cores(), len(searches))
+    # A daemonic process (a batch runner's worker) may not start processes of its own.
+    workers = 1 if current_process().daemon else min(threads, available_cores(), len(searches))
     plain = replace(form, columns=[], rows=[])  # plain arrays only: Pyomo objects neither pickle nor are needed
     each = 1 if workers > 1 else threads
     tasks = [(plain, integer, change, point, method, each, time_limit, mip_gap) for _, change, point in searches]
     if workers > 1:
         # One process per branch and bound, one thread each (two HiGHS solves never share a process).
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            found = list(pool.map(_search, tasks))
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                found = list(pool.map(_search, tasks))
+        except BrokenProcessPool:  # e.g. a calling script without `if __name__ == "__main__":`, which spawn re-runs
+            found = _search_all([(*task[:5], threads, *task[6:]) for task in tasks])
     else:
         found = _search_all(tasks)
     for (position, _, _), resolved in zip(searches, found, strict=True):

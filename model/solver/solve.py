@@ -54,7 +54,7 @@ class SolveResult:
     row_position: dict[int, int]  # id(ConstraintData) -> row
     solver_version: str
     method: str
-    solve_seconds: float  # phase 1 (the cost-optimal solve; a MIP's branch and bound and fixed LP)
+    solve_seconds: float  # phase 1 (the cost-optimal solve; a MIP: relaxation, branch and bound if needed, fixed LP)
     handoff_seconds: float = 0.0  # standard-form compile + passModel
     least_exposure_seconds: float = 0.0  # phases 2 and 3
     notes: list[str] = field(default_factory=list)
