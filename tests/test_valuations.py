@@ -59,8 +59,14 @@ def brute_force(make, forgone: str) -> float:
 def test_forgoing_needs_branch_and_bound_when_the_lp_bounds_are_far_apart():
     m = three_sources()
     result = solved(m)
+    assert set(result.bases) == {"relaxation", "fixed"}  # phase 1's bases, to start the two LP bounds from
     forgo_a, forgo_c = resolved_without(
-        result.form, result.integer, groups(result, m.open_a, m.open_c), start=result.column_values, mip_gap=1e-6
+        result.form,
+        result.integer,
+        groups(result, m.open_a, m.open_c),
+        start=result.column_values,
+        mip_gap=1e-6,
+        bases=result.bases,
     )
     assert forgo_a.branch_and_bound and forgo_a.objective == pytest.approx(42.0) == brute_force(three_sources, "open_a")
     assert forgo_c.objective == pytest.approx(40.0) == pytest.approx(brute_force(three_sources, "open_c"))

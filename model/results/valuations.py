@@ -42,7 +42,12 @@ def project_values(
             columns.setdefault(key.project, []).append(position)
     names = [name for name in built if name in columns]
     resolved = resolved_without(
-        result.form, result.integer, [columns[name] for name in names], start=result.column_values, **options
+        result.form,
+        result.integer,
+        [columns[name] for name in names],
+        start=result.column_values,
+        bases=result.bases,
+        **options,
     )
     values = {
         name: one.objective - result.objective

@@ -92,14 +92,18 @@ def resolve_each(
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
     start: np.ndarray | None = None,
+    bases: dict[str, object] | None = None,
 ) -> list[Resolved]:
     """Each change in turn on the loaded model, bounds restored in between.
 
     An LP: one instance, warm from the previous basis.  A MIP: the bounds L
     and U of the module docstring first, then branch and bound only where
     they leave more than the gap; ``start`` is the plan before the change
-    (its integer values define U; without it U is skipped).
+    (its integer values define U; without it U is skipped).  ``bases`` may
+    hold the bases phase 1 ended in (:attr:`model.solver.solve.SolveResult.bases`):
+    the two LPs then start from them instead of being solved from nothing.
     """
+    bases = bases or {}
     if not len(integer):
         backend = HighsBackend()
         backend.load(form)
@@ -111,12 +115,16 @@ def resolve_each(
                 out.append(Resolved(backend.objective() if backend.optimal else None))
         return out
     relaxation = _lp(form, method, threads, time_limit)
+    if "relaxation" in bases:
+        relaxation.set_basis(bases["relaxation"])
     relaxation.run()
     relaxation_basis = relaxation.get_basis() if relaxation.optimal else None
     fixed = fixed_basis = None
     if start is not None:
         fixed = _lp(form, method, threads, time_limit)
         fixed.fix_columns(integer, np.round(start[integer]))
+        if "fixed" in bases:
+            fixed.set_basis(bases["fixed"])
         fixed.run()
         fixed_basis = fixed.get_basis() if fixed.optimal else None
     out: list[Resolved | None] = []

@@ -62,6 +62,8 @@ class SolveResult:
     mip_gap: float | None = None  # relative gap the branch and bound achieved (MIP only)
     form: StandardForm | None = field(default=None, repr=False)  # the LP handed to HiGHS, for re-solves
     integer: np.ndarray | None = field(default=None, repr=False)  # its integer columns
+    # A MIP's bases (highspy.HighsBasis): its relaxation and its fixed LP, to start re-solves from.
+    bases: dict[str, object] = field(default_factory=dict, repr=False)
 
     def value(self, var) -> float:
         position = self.column_position.get(id(var))
@@ -126,6 +128,11 @@ def solve_model(
         mip_gap=phase1.mip_gap,
         form=form,
         integer=integer,
+        bases={
+            name: basis
+            for name, basis in (("relaxation", phase1.relaxation_basis), ("fixed", phase1.fixed_basis))
+            if basis is not None
+        },
     )
 
 
@@ -141,6 +148,8 @@ class PhaseOne:
     mip_gap: float | None = None
     lp_in_backend: bool = True  # the backend holds the LP just solved, with its basis and duals
     branch_and_bound: bool = False  # a MIP whose relaxation was fractional: branch and bound ran
+    relaxation_basis: object | None = None  # highspy.HighsBasis of a MIP's LP relaxation (for re-solves)
+    fixed_basis: object | None = None  # highspy.HighsBasis of its LP with the integer choices fixed
 
 
 def _solve_lp(backend: HighsBackend, time_limit: float | None) -> PhaseOne:
@@ -196,7 +205,16 @@ def cost_optimal_mip(
                 objective = backend.objective()
                 gap = max(0.0, objective - bound) / max(abs(objective), 1e-9)
                 if backend.mip_gap_target is None or gap <= backend.mip_gap_target:
-                    return PhaseOne(objective, backend.values(), backend.row_duals(), True, False, mip_gap=gap)
+                    return PhaseOne(
+                        objective,
+                        backend.values(),
+                        backend.row_duals(),
+                        True,
+                        False,
+                        mip_gap=gap,
+                        relaxation_basis=basis,
+                        fixed_basis=backend.get_basis(),
+                    )
             backend.change_column_bounds(integer, lower, upper)
     backend.set_integrality(integer)
     backend.clear_solver()
@@ -225,6 +243,8 @@ def cost_optimal_mip(
             time_limited=mip_time_limited or backend.time_limited,
             mip_gap=gap,
             branch_and_bound=True,
+            relaxation_basis=basis,
+            fixed_basis=backend.get_basis() if backend.optimal else None,
         )
     notes.append(
         f"the LP with the integer choices fixed could not be solved ({backend.status_text()}): "
