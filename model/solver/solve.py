@@ -3,9 +3,9 @@
 Route: Pyomo's standard-form compiler turns the model into sparse matrices
 (:mod:`model.solver.handoff`, no LP file), which one
 :class:`~model.solver.backend.HighsBackend` passes to ``highspy``.  The
-default method, ``auto``, is dual simplex below 200,000 columns and
-interior point with crossover above; both end in a basic solution, so the
-duals are exact.  One thread unless the ``threads`` setting says otherwise.
+default method, ``auto``, is dual simplex for a MIP and for an LP below
+200,000 columns, interior point with crossover for a larger LP; both end in
+a basic solution, so the duals are exact.  One thread unless the ``threads`` setting says otherwise.
 
 Phase 1 finds the optimal cost z* and the duals reported:
 
