@@ -21,7 +21,7 @@ from model.formulation.sets import ModelSets
 from model.formulation.terms import keyed_rows
 from model.formulation.variables import keyed
 from model.results.extract import Solution
-from model.solver.forgo import BoundChange, objectives_after, objectives_without
+from model.solver.forgo import BoundChange, Resolved, objectives_after, resolved_without
 from model.solver.solve import SolveResult
 
 BUILT = 1e-9
@@ -41,10 +41,41 @@ def project_values(
         if key.project in built and position is not None:
             columns.setdefault(key.project, []).append(position)
     names = [name for name in built if name in columns]
-    objectives = objectives_without(
-        result.form, result.integer, [columns[name] for name in names], start=result.column_values, **options
+    resolved = resolved_without(
+        result.form,
+        result.integer,
+        [columns[name] for name in names],
+        start=result.column_values,
+        bases=result.bases,
+        **options,
     )
-    return {name: value - result.objective for name, value in zip(names, objectives, strict=True) if value is not None}
+    values = {
+        name: one.objective - result.objective
+        for name, one in zip(names, resolved, strict=True)
+        if one.objective is not None
+    }
+    if result.is_mip and values:
+        result.notes.append(gap_note(result, resolved))
+    return values
+
+
+def gap_note(result: SolveResult, resolved: list[Resolved]) -> str:
+    """What the MIP gap leaves open in the projects' values (a line of the warnings sheet).
+
+    value_p = z_p − z*, where branch and bound (or the bounds of
+    :func:`model.solver.forgo.resolve_each`) proves z_p only to within
+    gap_p·|z_p| and z* to within gap*·|z*|: the true value lies within
+    ± (gap_p·|z_p| + gap*·|z*|) USD of the one reported.
+    """
+    base = (result.mip_gap or 0.0) * abs(result.objective)
+    widest = max(one.gap * abs(one.objective) + base for one in resolved if one.objective is not None)
+    searched = sum(one.branch_and_bound for one in resolved)
+    return (
+        f"projects sheet, value: each built project's value re-solves the plan as a MIP without it, which "
+        f"branch and bound proves only to within its gap (setting mip_gap), so a value may be off by up to "
+        f"{widest:,.0f} USD (present value); {searched} of {len(resolved)} values needed branch and bound "
+        "(the others were settled by LP bounds, to the same gap)"
+    )
 
 
 def first_tonne_costs(
