@@ -51,6 +51,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from model.console import money
 from model.data import ModelData
 from model.formulation.sets import ModelSets
 from model.results.extract import Solution
@@ -458,27 +459,18 @@ def _row_fill(fact: dict) -> str:
     return "white"
 
 
-def _money(value: float) -> str:
-    magnitude = abs(value)
-    if magnitude >= 1e9:
-        return f"{value / 1e9:,.2f} billion USD"
-    if magnitude >= 1e6:
-        return f"{value / 1e6:,.2f} million USD"
-    return f"{value:,.0f} USD"
-
-
 def _summary_html(data: ModelData, report_sheets: dict[str, pd.DataFrame], status: str) -> str:
     summary = dict(zip(report_sheets["summary"]["item"], report_sheets["summary"]["value"], strict=True))
-    money = "present value" if data.has_years else "per year"
+    basis = "present value" if data.has_years else "per year"
     cost_rows = "".join(
-        f"<tr><td>{html.escape(str(item))}</td><td class='n'>{_money(float(value))}</td></tr>"
+        f"<tr><td>{html.escape(str(item))}</td><td class='n'>{money(float(value))}</td></tr>"
         for item, value in summary.items()
         if (str(item).startswith("cost_") or item == "surplus_credit") and abs(float(value)) > 0.5
     )
     tonnes = "t over the years" if data.has_years else "t/yr"
     figures = [
         ("Status", html.escape(str(status))),
-        (f"Total cost ({money})", _money(float(summary.get("objective", 0.0)))),
+        (f"Total cost ({basis})", money(float(summary.get("objective", 0.0)))),
         ("Demand", f"{float(summary.get('demand_total', 0.0)):,.1f} {tonnes}"),
         ("Delivered", f"{float(summary.get('delivered_total', 0.0)):,.1f} {tonnes}"),
         ("Unmet", f"{float(summary.get('unmet_total', 0.0)):,.1f} {tonnes}"),

@@ -654,8 +654,9 @@ SETTINGS: dict[str, SettingSpec] = {
             "text",
             "auto",
             "",
-            "HiGHS method, in any case: auto (simplex below 200,000 columns, else interior point), simplex or ipm "
-            "(interior point + crossover); not pdlp, which ends without the basis the duals need",
+            "HiGHS method, in any case: auto (simplex below 200,000 columns, else interior point; a MIP always "
+            "simplex), simplex or ipm (interior point + crossover); not pdlp, which ends without the basis the "
+            "duals need",
             choices=("auto", "simplex", "ipm"),
             refused=(
                 (
