@@ -58,7 +58,11 @@ from model.results.verify import verify_solution
 from model.solver.backend import HighsBackend
 from model.solver.handoff import StandardForm, integer_columns, standard_form
 from model.solver.least_exposure import least_exposure, weight_vector
-from model.solver.solve import SolveResult, _solve_lp, _solve_mip  # the phases solve_model runs, on a loaded model
+from model.solver.solve import (  # the phases solve_model runs, on a loaded model
+    SolveResult,
+    _solve_lp,
+    cost_optimal_mip,
+)
 
 
 def structure(sets: ModelSets) -> tuple:
@@ -305,7 +309,7 @@ class ModelCache:
         time_limit = loaded.options["time_limit"]
         prepared = time.perf_counter()
         if len(loaded.integer):
-            phase1 = _solve_mip(backend, loaded.integer, time_limit, notes)
+            phase1 = cost_optimal_mip(backend, loaded.integer, time_limit, notes)
         else:
             phase1 = _solve_lp(backend, time_limit)
         values = phase1.values
