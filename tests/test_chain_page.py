@@ -184,6 +184,7 @@ def test_the_page_needs_no_network(solve, tmp_path):
     assert not re.search(r"<link[^>]+href=", page), "a style sheet is loaded from elsewhere"
     assert "Plotly.newPlot" in page and len(page) > 1_000_000  # plotly.js itself is inlined
     assert "3,180 USD" in page and "case" in page  # the summary figures
+    assert "Total cost (per year)" in page and "Cost by component (per year)" in page  # a one-year case's basis
 
 
 # ------------------------------------------------------------------------------------ Chromium renders it

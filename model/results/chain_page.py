@@ -435,7 +435,7 @@ def chain_figure(data: ModelData, sets: ModelSets, solution: Solution, report_sh
                     "currentvalue": {"prefix": "Year: ", "font": {"size": 14}},
                     "x": 0.0,
                     "y": 1.0,
-                    "len": 1.0,
+                    "len": 0.45,  # short, so that its year ticks are not read as the diagram's columns
                     "xanchor": "left",
                     "yanchor": "bottom",
                     "pad": {"t": 0, "b": 10},
@@ -480,7 +480,7 @@ def _summary_html(data: ModelData, report_sheets: dict[str, pd.DataFrame], statu
     return (
         f"<h1>{html.escape(data.case_name)} <span class='years'>{years}</span></h1>"
         f"<div class='figs'>{cells}</div>"
-        f"<details><summary>Cost by component ({money})</summary><table>{cost_rows}</table></details>"
+        f"<details><summary>Cost by component ({basis})</summary><table>{cost_rows}</table></details>"
         "<p class='legend'>Bands: tonnes of each consumer's delivered product (t/yr) by where each stage ran; "
         "<span style='color:rgb(213,94,0)'>■</span> exposed (passed a restricted facility at some stage, "
         "as counted against the caps), <span style='color:rgb(0,114,178)'>■</span> clean, "
