@@ -91,3 +91,21 @@ def test_every_library_scenario_solves_and_moves_the_cost_the_way_it_must(librar
     at_least("base", "no_section301")
     at_least("base", "allied_routes")
     at_least("demand_growth_all_uses", "base")
+
+
+def test_the_library_makes_the_base_case_a_two_stage_choice(library):
+    """no_disruption (p 0.7) and april2025_ban (p 0.3) are the scenarios with a probability (the values are
+    illustrative, said in their notes), so `--stochastic` runs on the base case.  The expected cost is the
+    probability-weighted cost of the two scenarios under the shared plan; the ban can only cost more than
+    no disruption; the value of the stochastic solution is never negative beyond the MIP gaps, since the
+    no-disruption plan is one of the plans the extensive form could have chosen."""
+    from model.studies.stochastic import solve_stochastic
+
+    probabilities = {row["scenario"]: float(row["probability"]) for row in rows("scenarios.csv") if row["probability"]}
+    assert probabilities == {"april2025_ban": 0.3, "no_disruption": 0.7}
+    outcome, _ = solve_stochastic(library)
+    table = outcome.sheets["stochastic"].set_index("scenario")
+    weighted = sum(table.loc[name, "probability"] * table.loc[name, "objective"] for name in probabilities)
+    assert outcome.objective == pytest.approx(weighted, rel=1e-9)
+    assert table.loc["april2025_ban", "objective"] >= table.loc["no_disruption", "objective"]
+    assert outcome.value_of_stochastic_solution >= -GAP * abs(outcome.objective)
