@@ -151,3 +151,17 @@ def test_a_broken_worker_pool_falls_back_to_one_process(monkeypatch):
         threads=2,
     )
     assert [one.objective for one in found] == pytest.approx([42.0, 40.0])
+
+
+def test_the_gap_warning_only_when_the_gap_can_move_a_value():
+    """value_p = z_p − z*: with z* proven to gap* and z_p to gap_p the value is known to within
+    gap_p·|z_p| + gap*·|z*| USD.  Both gaps 0 (relaxations whole, as in the base case): no warning;
+    gap* = 1e-4 on z* = 1e6 and gap_p = 0 on z_p = 1.2e6: within 100 USD, said."""
+    from types import SimpleNamespace
+
+    from model.results.valuations import gap_note
+
+    exact = SimpleNamespace(gap=0.0, objective=1.2e6, branch_and_bound=False)
+    assert gap_note(SimpleNamespace(mip_gap=0.0, objective=1e6), [exact]) is None
+    note = gap_note(SimpleNamespace(mip_gap=1e-4, objective=1e6), [exact])
+    assert note is not None and "off by up to 100 USD" in note and "0 of 1 values needed branch and bound" in note

@@ -54,22 +54,27 @@ def project_values(
         for name, one in zip(names, resolved, strict=True)
         if one.objective is not None
     }
-    if result.is_mip and values:
-        result.notes.append(gap_note(result, resolved))
+    note = gap_note(result, resolved) if result.is_mip and values else None
+    if note:
+        result.notes.append(note)
     return values
 
 
-def gap_note(result: SolveResult, resolved: list[Resolved]) -> str:
+def gap_note(result: SolveResult, resolved: list[Resolved]) -> str | None:
     """What the MIP gap leaves open in the projects' values (a line of the warnings sheet).
 
     value_p = z_p − z*, where branch and bound (or the bounds of
     :func:`model.solver.forgo.resolve_each`) proves z_p only to within
     gap_p·|z_p| and z* to within gap*·|z*|: the true value lies within
-    ± (gap_p·|z_p| + gap*·|z*|) USD of the one reported.
+    ± (gap_p·|z_p| + gap*·|z*|) USD of the one reported.  None when that is below
+    half a dollar (every value proven exactly, as when the relaxations come
+    out whole): a warning then would only be noise.
     """
     base = (result.mip_gap or 0.0) * abs(result.objective)
     widest = max(one.gap * abs(one.objective) + base for one in resolved if one.objective is not None)
     searched = sum(one.branch_and_bound for one in resolved)
+    if widest < 0.5:
+        return None
     return (
         f"projects sheet, value: each built project's value re-solves the plan as a MIP without it, which "
         f"branch and bound proves only to within its gap (setting mip_gap), so a value may be off by up to "
