@@ -6,8 +6,12 @@ variant the worker builds the sets (cheap); when they equal those of the
 model it holds, it does not build the Pyomo model and its standard form
 again (most of a run's preparation) but computes the variant's LP numbers
 with the NumPy build of the same LP (:mod:`model.bench.matrix`, tested
-entry by entry against the Pyomo build in ``tests/test_matrix.py``) and
-passes HiGHS only the numbers that differ from those it holds:
+entry by entry against the Pyomo build in ``tests/test_matrix.py``),
+keeping that build's structure in a :class:`model.bench.matrix.Plan` so a
+number-only variant recomputes only its numbers (the plan is used only
+while the index sets and the data's structural fields are unchanged,
+``tests/test_reuse_plan.py``), and passes HiGHS only the numbers that
+differ from those it holds:
 
     c' ≠ c  → changeColsCost,   bounds' ≠ bounds → changeColsBounds / changeRowsBounds,
     A'_ij ≠ A_ij (same pattern) → changeCoeff,
