@@ -6,8 +6,12 @@ variant the worker builds the sets (cheap); when they equal those of the
 model it holds, it does not build the Pyomo model and its standard form
 again (most of a run's preparation) but computes the variant's LP numbers
 with the NumPy build of the same LP (:mod:`model.bench.matrix`, tested
-entry by entry against the Pyomo build in ``tests/test_matrix.py``) and
-passes HiGHS only the numbers that differ from those it holds:
+entry by entry against the Pyomo build in ``tests/test_matrix.py``),
+keeping that build's structure in a :class:`model.bench.matrix.Plan` so a
+number-only variant recomputes only its numbers (the plan is used only
+while the index sets and the data's structural fields are unchanged,
+``tests/test_reuse_plan.py``), and passes HiGHS only the numbers that
+differ from those it holds:
 
     c' ≠ c  → changeColsCost,   bounds' ≠ bounds → changeColsBounds / changeRowsBounds,
     A'_ij ≠ A_ij (same pattern) → changeCoeff,
@@ -47,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_array
 
-from model.bench.matrix import build_matrix, compact
+from model.bench.matrix import Plan, build_matrix, compact
 from model.data import ModelData
 from model.errors import VerificationError
 from model.formulation.build import build_model
@@ -112,6 +116,9 @@ class Loaded:
     indptr: np.ndarray | None = None
     indices: np.ndarray | None = None
     last_values: np.ndarray | None = None  # the last solution, offered as a MIP start
+    plan: Plan = dataclasses.field(default_factory=Plan)  # the NumPy build's structure, for number-only variants
+    entries: tuple[np.ndarray, np.ndarray] | None = None  # the NumPy LP's (rows, loaded columns) of its entries
+    csc_order: np.ndarray | None = None  # entries in CSC order (no duplicates): data = values[csc_order]
 
 
 def _canonical(matrix):
@@ -121,9 +128,18 @@ def _canonical(matrix):
     return matrix
 
 
+def _csc_order(rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+    """The order that sorts COO entries into CSC order (by column, then row); None when two share a place."""
+    order = np.lexsort((rows, cols))
+    r, c = rows[order], cols[order]
+    if len(order) > 1 and ((r[1:] == r[:-1]) & (c[1:] == c[:-1])).any():
+        return None  # duplicates are summed by scipy's canonical form: left to it, to stay bit for bit the same
+    return order
+
+
 def _numpy_numbers(data: ModelData, sets: ModelSets, loaded: Loaded) -> Numbers | None:
     """The variant's LP numbers in the loaded column order, or None when its LP is not the same shape and pattern."""
-    lp = compact(build_matrix(data, sets))
+    lp = compact(build_matrix(data, sets, loaded.plan))
     if (
         lp.shape != loaded.form.matrix.shape
         or list(lp.row_blocks.items()) != loaded.row_families
@@ -135,16 +151,25 @@ def _numpy_numbers(data: ModelData, sets: ModelSets, loaded: Loaded) -> Numbers 
         np.sort(lp.integer), loaded.integer_numpy
     ):
         return None
-    matrix = _canonical(coo_array((lp.values, (lp.rows, loaded.inverse[lp.cols])), shape=lp.shape))
-    if not (np.array_equal(matrix.indptr, loaded.indptr) and np.array_equal(matrix.indices, loaded.indices)):
-        return None
+    columns = loaded.inverse[lp.cols]
+    if (
+        loaded.csc_order is not None
+        and np.array_equal(lp.rows, loaded.entries[0])
+        and np.array_equal(columns, loaded.entries[1])
+    ):
+        matrix_data = lp.values[loaded.csc_order]  # same entries in the same places as the loaded matrix
+    else:
+        matrix = _canonical(coo_array((lp.values, (lp.rows, columns)), shape=lp.shape))
+        if not (np.array_equal(matrix.indptr, loaded.indptr) and np.array_equal(matrix.indices, loaded.indices)):
+            return None
+        matrix_data = matrix.data
     return Numbers(
         cost=lp.cost[permutation],
         col_lower=lp.col_lower[permutation],
         col_upper=lp.col_upper[permutation],
         row_lower=lp.row_lower,
         row_upper=lp.row_upper,
-        matrix_data=matrix.data,
+        matrix_data=matrix_data,
     )
 
 
@@ -209,7 +234,7 @@ class ModelCache:
         """Mark ``loaded`` reusable only if the NumPy build gives exactly its LP (see the module docstring)."""
         form = loaded.form
         try:
-            lp = compact(build_matrix(data, sets))
+            lp = compact(build_matrix(data, sets, loaded.plan))
         except (KeyError, ValueError):  # a family the NumPy build does not know: never reused
             return
         if lp.shape != form.matrix.shape or form.offset != 0:
@@ -244,6 +269,14 @@ class ModelCache:
             loaded.integer_numpy = np.sort(lp.integer)
             loaded.row_families = list(lp.row_blocks.items())
             loaded.indptr, loaded.indices = matrix.indptr, matrix.indices
+            columns = inverse[lp.cols]
+            order = _csc_order(lp.rows, columns)
+            if (
+                order is not None
+                and np.array_equal(lp.rows[order], matrix.indices)
+                and np.array_equal(lp.values[order], matrix.data)
+            ):
+                loaded.entries, loaded.csc_order = (lp.rows, columns), order
 
     def _apply(self, numbers: Numbers, restart: bool) -> None:
         """Pass HiGHS the numbers that differ from those it holds; ``restart``: from the original numbers, cold."""

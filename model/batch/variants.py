@@ -106,9 +106,12 @@ def summarise(
         .groupby(["country", "product"], sort=False)[["exposed", "quantity"]]
         .sum()
     )
+    # zip over the columns, not iterrows (a Series per row): the same sums, without pandas' per-row cost
     exposure_any = {
-        (str(country), str(product)): (float(row.exposed / row.quantity) if row.quantity > 0 else 0.0)
-        for (country, product), row in by_consumer.iterrows()
+        (str(country), str(product)): (float(exposed / quantity) if quantity > 0 else 0.0)
+        for (country, product), exposed, quantity in zip(
+            by_consumer.index, by_consumer["exposed"].to_numpy(), by_consumer["quantity"].to_numpy(), strict=True
+        )
     }
     binding = caps[caps["binding"] == "yes"] if len(caps) else caps
     names = []
@@ -117,6 +120,7 @@ def summarise(
         names.append(text)
     by_stage = binding.groupby("stage")["shadow_price_per_pp"].sum() if len(binding) else {}
     used = facilities.groupby("facility", sort=False)[["activity", "capacity"]].sum()
+    used_rows = list(zip(used.index, used["activity"].to_numpy(), used["capacity"].to_numpy(), strict=True))
     return RunSummary(
         name=name,
         status=status,
@@ -125,9 +129,9 @@ def summarise(
         exposure_any=exposure_any,
         binding_caps=list(dict.fromkeys(names)),
         shadow_price_by_stage={str(stage): float(price) for stage, price in dict(by_stage).items()},
-        facility_activity={str(f): float(row.activity) for f, row in used.iterrows()},
+        facility_activity={str(f): float(activity) for f, activity, _ in used_rows},
         facility_utilisation={
-            str(f): (float(row.activity / row.capacity) if row.capacity > 0 else 0.0) for f, row in used.iterrows()
+            str(f): (float(activity / capacity) if capacity > 0 else 0.0) for f, activity, capacity in used_rows
         },
         message=message,
     )

@@ -148,12 +148,16 @@ def by_year(
     table: Callable[[object], tuple[list, list]],
     on: list[str],
     what: str,
+    positions_of: dict | None = None,
 ) -> np.ndarray:
     """The value of each line of ``frame`` in its year's table.
 
     ``table(source(view))`` gives (keys over the columns ``on``, values);
     years whose views share one source object (a sheet no row of which
     changes) are looked up together, so a single-year case costs one lookup.
+    ``positions_of`` keeps each group's (lines, positions in the table) for
+    later calls on the same frame with tables of the same keys in the same
+    order (the caller's promise: :class:`Plan`).
     """
     out = np.empty(len(frame), dtype=object)
     groups: dict[int, list[int]] = defaultdict(list)
@@ -164,42 +168,276 @@ def by_year(
     whole = len(groups) == 1
     for ident, years in groups.items():
         keys, values = table(sources[ident])
+        known = positions_of.get(tuple(years)) if positions_of is not None else None
+        if known is not None:
+            mask, found = known
+            if len(found):
+                out[mask] = np.asarray(values, dtype=object)[found]
+            continue
         index = pd.MultiIndex.from_tuples(keys) if keys and isinstance(keys[0], tuple) else pd.Index(keys)
         mask = np.ones(len(frame), dtype=bool) if whole else frame["year"].isin(years).to_numpy()
         part = frame.loc[mask, on]
         if not len(part):
+            if positions_of is not None:
+                positions_of[tuple(years)] = (mask, np.zeros(0, dtype=np.int64))
             continue
         found = index.get_indexer(pd.MultiIndex.from_frame(part) if len(on) > 1 else part[on[0]])
         if (found < 0).any():
             missing = part[found < 0].iloc[0].tolist()
             raise ValueError(f"{what}: no row for {missing} in its year")
         out[mask] = np.asarray(values, dtype=object)[found]
+        if positions_of is not None:
+            positions_of[tuple(years)] = (mask, found)
     return out
 
 
-def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
-    """Columns, rows and entries of the LP of :func:`model.formulation.build.build_model`."""
-    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    row_lower: list[np.ndarray] = []
-    row_upper: list[np.ndarray] = []
-    row_blocks: dict[str, tuple[int, int]] = {}
+@dataclass
+class Plan:
+    """What :func:`build_matrix` computed about a model's structure, kept to build number-only variants faster.
 
-    def add_block(name: str, lower, upper, count: int) -> int:
-        """Reserve ``count`` rows for the row family ``name`` (as in Pyomo); returns its first row."""
-        first = sum(len(bounds) for bounds in row_lower)
-        row_blocks[name] = (first, first + count)
-        row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (count,)))
-        row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (count,)))
-        return first
+    Every index look-up (key frames, positions of keys in row families,
+    merges, groupings, the sparsity pattern before zeros are dropped)
+    depends only on the index sets and on the structural fields of the data
+    (:func:`plan_key`: which facilities, processes, demands, caps below 1,
+    quotas, projects' facilities and lives, stockpiles' maxima exist, ...),
+    never on costs, capacities, quantities, shares or coefficients.  A plan
+    is used only by a build whose :func:`plan_key` equals the one it was
+    made for; any other build clears it first, so it cannot go stale.
+    """
 
-    def add(rows: np.ndarray, cols: np.ndarray, coefs) -> None:
-        entries.append((rows, cols, np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape)))
+    key: tuple | None = None
+    items: dict = field(default_factory=dict)
 
+
+def plan_key(data: ModelData, sets: ModelSets, views: dict[int, YearData]) -> tuple:
+    """Everything a build's structure depends on: the index sets' keys and the data's structural fields.
+
+    ``views`` are the build's year views (:meth:`ModelData.at`), all alive, so that years sharing a
+    sheet's rows are told apart exactly as :func:`by_year` groups them.
+    """
+    parts: list = []
+    for name in (
+        "stages", "years", "tags", "trades", "activity", "shipment", "relabel", "delivery", "unmet", "surplus",
+        "balance", "exports", "expansion", "build", "stock", "cover", "offtake",
+    ):  # fmt: skip
+        value = getattr(sets, name)
+        parts.append(tuple(value.items()) if name == "tags" else tuple(value))
+    parts.append(tuple(t.max_flow is None for t in sets.trades.values()))
+    parts.append(tuple(sets.min_flows))
+    ids = []
+    for year in sets.years:
+        view = views[year]
+        parts.append(
+            (
+                tuple((name, f.country, bool(f.restricted)) for name, f in view.facilities.items()),
+                tuple((fp.facility, fp.process) for fp in view.facility_processes),
+                tuple((k, d.country, d.product) for k, d in view.demands.items()),
+                tuple(view.products),
+                tuple((c.country, c.product, c.stage) for c in view.exposure_caps if c.max_share < 1),
+            )
+        )
+        ids.append((id(view.facilities), id(view.facility_processes), id(view.demands), id(view.products)))
+    # which years share a sheet's rows (by_year looks those years up together), as a pattern of first years
+    first_alike = [tuple(next(j for j, other in enumerate(ids) if other[k] == row[k]) for k in range(4)) for row in ids]
+    parts.append(tuple(first_alike))
+    parts.append(tuple((n, f.country) for n, f in data.facilities.items()))
+    parts.append(tuple((d.country, d.product) for d in data.demands))
+    parts.append(tuple((q.name, q.stage, tuple(q.inputs), tuple(q.outputs)) for q in data.processes.values()))
+    parts.append(tuple((p.name, p.facility, p.life, p.lead_time, p.funder, p.all_or_nothing) for p in data.projects))
+    parts.append(tuple((s.key, s.initial_tag, s.initial > 0, s.max is None) for s in data.stockpiles))
+    return tuple(parts)
+
+
+def build_matrix(data: ModelData, sets: ModelSets, plan: Plan | None = None) -> MatrixLP:
+    """Columns, rows and entries of the LP of :func:`model.formulation.build.build_model`.
+
+    With ``plan``, structural results are taken from it when it was made for
+    the same :func:`plan_key` (else it is cleared and filled): the result is
+    the same LP, computed as the numbers of a known structure.
+    """
     years = list(sets.years)
     views = {year: data.at(year) for year in years}
     discount = {year: data.discount_factor(year) for year in years}
+    if plan is None:
+        memo: dict = {}
+    else:
+        key = plan_key(data, sets, views)
+        if plan.key != key:
+            plan.key, plan.items = key, {}
+        memo = plan.items
 
-    # ---- columns: one per key of each variable family, in its key order --
+    def cached(name: str, compute: Callable[[], object]):
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]
+
+    def by_year_cached(frame, source, table, on, what):
+        """:func:`by_year` with the look-up positions kept in the plan (the keys' order is in the plan's key)."""
+        return by_year(frame, views, source, table, on, what, positions_of=memo.setdefault(("by_year", what), {}))
+
+    # ---- structure: columns and the keys of every row ---------------------
+    s = cached("structure", lambda: _structure(data, sets, views, by_year_cached))
+    frames, col = s["frames"], s["col"]
+    activity, unmet, surplus = frames["v_activity"], frames["v_unmet_demand"], frames["v_surplus"]
+    expansion = frames["v_expansion"]
+    n_cols = s["n_cols"]
+
+    factors = np.array([discount[y] for y in years], dtype=float)
+
+    def yearly(name: str) -> np.ndarray:
+        """δ_y of each column of the family ``name``."""
+        return factors[s["year_of"][name]]
+
+    def facility_field(frame_name: str, frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
+        """A field of each line's facility as it is in the line's year."""
+        return by_year_cached(
+            frame,
+            lambda view: view.facilities,
+            lambda facilities: (list(facilities), [getattr(f, name) for f in facilities.values()]),
+            ["facility"],
+            f"{frame_name}: {what}",
+        )
+
+    def demand_field(frame_name: str, frame: pd.DataFrame, name: str) -> np.ndarray:
+        return by_year_cached(
+            frame,
+            lambda view: view.demands,
+            lambda demands: (list(demands), [getattr(d, name) for d in demands.values()]),
+            ["demand"],
+            f"{frame_name}: demand {name}",
+        ).astype(float)
+
+    trade_list = list(sets.trades.values())
+    cost = np.zeros(n_cols)
+    unit_cost = by_year_cached(
+        activity,
+        lambda view: view.facility_processes,
+        lambda pairs: ([(fp.facility, fp.process) for fp in pairs], [fp.unit_cost for fp in pairs]),
+        ["facility", "process"],
+        "unit cost",
+    ).astype(float)
+    cost[col["v_activity"]] = unit_cost * yearly("v_activity")
+    trade_cost = np.array([t.transport_cost + t.tariff_cost for t in trade_list], dtype=float)
+    cost[col["v_shipment"]] = trade_cost[s["shipment_trade"]] * yearly("v_shipment")
+    cost[col["v_unmet_demand"]] = demand_field("unmet", unmet, "unmet_penalty") * yearly("v_unmet_demand")
+    surplus_price = by_year_cached(
+        surplus,
+        lambda view: view.products,
+        lambda products: (list(products), [p.surplus_price for p in products.values()]),
+        ["product"],
+        "surplus price",
+    ).astype(float)
+    cost[col["v_surplus"]] = -surplus_price * yearly("v_surplus")
+    # An addition is paid every year from its own on, at its own year's cost.
+    from_on = {y: sum(discount[later] for later in years if later >= y) for y in years}
+    expansion_cost = facility_field("expansion", expansion, "expansion_cost", "expansion cost").astype(float)
+    from_on_factor = np.array([from_on[y] for y in years], dtype=float)
+    cost[col["v_expansion"]] = expansion_cost * from_on_factor[s["year_of"]["v_expansion"]]
+    projects = {project.name: project for project in data.projects}
+    cost[col["v_build"]] = [
+        annual_cost(data, projects[name]) * sum(discount[y] for y in years if start <= y <= start + life - 1)
+        for name, start, life in s["build_rows"]
+    ]
+    holding = {st.key: st.holding_cost for st in data.stockpiles}
+    cost[col["v_stock"]] = np.array([holding[key] for key in s["stock_keys"]], dtype=float) * yearly("v_stock")
+    penalty = float(data.settings["unmet_demand_penalty"])
+    cost[col["v_cover_shortfall"]] = penalty * yearly("v_cover_shortfall")
+    cost[col["v_min_flow_shortfall"]] = penalty * yearly("v_min_flow_shortfall")
+
+    col_lower = np.zeros(n_cols)
+    col_upper = np.full(n_cols, np.inf)
+    expansion_max = facility_field("expansion", expansion, "expansion_max", "expansion max")
+    col_upper[col["v_expansion"]] = expansion_max.astype(float)
+    col_upper[col["v_build"]] = 1.0
+
+    # ---- the numbers of the rows ----------------------------------------
+    recipe_coef = np.array(
+        [-c for q in data.processes.values() for c in q.inputs.values()]
+        + [c for q in data.processes.values() for c in q.outputs.values()],
+        dtype=float,
+    )
+    flow_coef = recipe_coef[s["flow_recipe"]]
+    made_coef = recipe_coef[s["made_recipe"]]
+    initial = np.array([-st.initial for st in data.stockpiles if st.initial > 0], dtype=float)
+    rhs = np.zeros(s["n_balance"])
+    rhs[s["initial_rows"]] = initial
+    capacity = facility_field("candidates", s["candidates"], "capacity", "capacity").astype(float)
+    sizes = {p.name: p.capacity for p in data.projects}
+    online_size = np.array([sizes[p] for p in s["online_projects"]], dtype=float)
+    additions_max = (
+        facility_field("candidates", s["candidates"], "expansion_max", "expansion max").astype(float)
+        if len(years) > 1
+        else np.inf
+    )
+    needed = demand_field("unmet", unmet, "quantity")
+    max_flow = np.array([np.nan if t.max_flow is None else t.max_flow for t in trade_list], dtype=float)
+    shares: dict[tuple[int, str, int], float] = {}
+    demand_of = s["demand_of"]
+    for year, view in views.items():
+        for c in view.exposure_caps:
+            if c.max_share < 1:
+                shares[demand_of[c.country, c.product], c.stage, year] = c.max_share
+    cap_share = np.array([shares[key] for key in s["cap_keys"]], dtype=float)
+    cap_limit = cap_share * demand_field("caps", s["cap_heads"], "quantity")
+    capex = {p.name: p.capex for p in data.projects}
+    funded_capex = np.array([capex[p] for p in s["funded_projects"]], dtype=float)
+    budget = [data.budgets[funder][int(year)] for funder, year in s["budget_heads"]]
+    stockpiles = {st.key: st for st in data.stockpiles}
+    demanded = {
+        year: {(d.country, d.product): d.quantity for d in view.demands.values()} for year, view in views.items()
+    }
+    required = [stockpiles[k, p].min_days / DAYS_PER_YEAR * demanded[y].get((k, p), 0.0) for k, p, y in s["cover_rows"]]
+    stock_max = [stockpiles[k, p].max for k, p, _ in s["stock_max_heads"]]
+    minimum = [sets.min_flows[key] for key in sets.offtake]
+
+    numbers = {
+        "balance_constraint": (rhs, rhs),
+        "capacity_constraint": (-np.inf, capacity),
+        "expansion_limit_constraint": (-np.inf, additions_max),
+        "demand_constraint": (needed, needed),
+        "no_reexport_constraint": (-np.inf, 0.0),
+        "quota_constraint": (-np.inf, max_flow[s["quota_present"]]),
+        "exposure_cap_constraint": (-np.inf, cap_limit),
+        "build_once_constraint": (-np.inf, 1.0),
+        "budget_constraint": (-np.inf, budget),
+        "cover_constraint": (required, np.inf),
+        "stock_max_constraint": (-np.inf, stock_max),
+        "min_flow_constraint": (minimum, np.inf),
+    }
+    coefficients = {"flow": flow_coef, "made": -made_coef, "online": -online_size, "capex": funded_capex}
+    row_lower, row_upper = [], []
+    for name, (first, last) in s["row_blocks"].items():
+        lower, upper = numbers[name]
+        row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (last - first,)))
+        row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (last - first,)))
+    values = [
+        np.broadcast_to(np.asarray(coefficients[coefs] if isinstance(coefs, str) else coefs, dtype=float), (n,))
+        for coefs, n in s["entry_values"]
+    ]
+    lp = MatrixLP(
+        cost=cost,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        row_lower=np.concatenate(row_lower),
+        row_upper=np.concatenate(row_upper),
+        rows=s["rows"],
+        cols=s["cols"],
+        values=np.concatenate(values).astype(float) if values else np.zeros(0),
+        column_blocks=s["column_blocks"],
+        row_blocks=dict(s["row_blocks"]),
+        integer=s["integer"],
+    )
+    return compact(lp)
+
+
+def _structure(data: ModelData, sets: ModelSets, views: dict[int, YearData], by_year_cached: Callable) -> dict:
+    """The structural part of :func:`build_matrix`: columns, row keys and entry positions (no costs or bounds).
+
+    Entries' coefficients are given as a constant or as the name of a number
+    array computed per build (``flow``: recipe coefficients, ``made``: output
+    coefficients negated, ``online``: project sizes negated, ``capex``).
+    """
+    years = list(sets.years)
     unknown = [name for name, family in VARIABLES.items() if family not in FAMILIES and len(getattr(sets, family))]
     if unknown:
         raise NotImplementedError(f"the matrix build has no equations for {', '.join(unknown)}: extend it")
@@ -218,19 +456,25 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     col = {name: frame["column"].to_numpy() for name, frame in frames.items()}
     activity, shipment, relabel = frames["v_activity"], frames["v_shipment"], frames["v_relabel"]
     delivery, unmet, surplus = frames["v_delivery"], frames["v_unmet_demand"], frames["v_surplus"]
-    expansion, build, stock, shortfall = (
-        frames["v_expansion"],
-        frames["v_build"],
-        frames["v_stock"],
-        frames["v_cover_shortfall"],
-    )
+    expansion, build, stock = frames["v_expansion"], frames["v_build"], frames["v_stock"]
+    shortfall, offtake = frames["v_cover_shortfall"], frames["v_min_flow_shortfall"]
 
-    def yearly(frame: pd.DataFrame) -> np.ndarray:
-        """δ_y of each line of ``frame``."""
-        return frame["year"].map(discount).to_numpy(dtype=float)
+    entry_rows: list[np.ndarray] = []
+    entry_cols: list[np.ndarray] = []
+    entry_values: list[tuple[object, int]] = []  # (constant or name of a number array, count)
+    row_blocks: dict[str, tuple[int, int]] = {}
+
+    def add_block(name: str, count: int) -> int:
+        first = max((last for _, last in row_blocks.values()), default=0)
+        row_blocks[name] = (first, first + count)
+        return first
+
+    def add(rows: np.ndarray, cols: np.ndarray, coefs) -> None:
+        entry_rows.append(np.asarray(rows))
+        entry_cols.append(np.asarray(cols))
+        entry_values.append((coefs, len(cols)))
 
     def facility_field(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
-        """A field of each line's facility as it is in the line's year."""
         return by_year(
             frame,
             views,
@@ -240,79 +484,27 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
             what,
         )
 
-    def demand_field(frame: pd.DataFrame, name: str) -> np.ndarray:
-        return by_year(
-            frame,
-            views,
-            lambda view: view.demands,
-            lambda demands: (list(demands), [getattr(d, name) for d in demands.values()]),
-            ["demand"],
-            f"demand {name}",
-        ).astype(float)
-
     trade_index = pd.MultiIndex.from_frame(rows_of["trades"][TRADE + extra])
-    trade_list = list(sets.trades.values())
     shipment["trade"] = positions(trade_index, shipment[TRADE + extra], "shipment → trade")
-
-    demand_country = np.array([d.country for d in data.demands], dtype=object)
-    demand_product = np.array([d.product for d in data.demands], dtype=object)
-    cost = np.zeros(n_cols)
-    unit_cost = by_year(
-        activity,
-        views,
-        lambda view: view.facility_processes,
-        lambda pairs: ([(fp.facility, fp.process) for fp in pairs], [fp.unit_cost for fp in pairs]),
-        ["facility", "process"],
-        "unit cost",
-    ).astype(float)
-    cost[col["v_activity"]] = unit_cost * yearly(activity)
-    trade_cost = np.array([t.transport_cost + t.tariff_cost for t in trade_list], dtype=float)
-    cost[col["v_shipment"]] = trade_cost[shipment["trade"].to_numpy(dtype=np.int64)] * yearly(shipment)
-    cost[col["v_unmet_demand"]] = demand_field(unmet, "unmet_penalty") * yearly(unmet)
-    surplus_price = by_year(
-        surplus,
-        views,
-        lambda view: view.products,
-        lambda products: (list(products), [p.surplus_price for p in products.values()]),
-        ["product"],
-        "surplus price",
-    ).astype(float)
-    cost[col["v_surplus"]] = -surplus_price * yearly(surplus)
-    # An addition is paid every year from its own on, at its own year's cost.
-    from_on = {y: sum(discount[later] for later in years if later >= y) for y in years}
-    expansion_cost = facility_field(expansion, "expansion_cost", "expansion cost").astype(float)
-    cost[col["v_expansion"]] = expansion_cost * expansion["year"].map(from_on).to_numpy(dtype=float)
-    projects = {project.name: project for project in data.projects}
-    cost[col["v_build"]] = [
-        annual_cost(data, projects[name]) * sum(discount[y] for y in years if start <= y <= start + life - 1)
-        for name, start, life in zip(
-            build["project"], build["year"], [projects[p].life for p in build["project"]], strict=True
-        )
-    ]
-    holding = {s.key: s.holding_cost for s in data.stockpiles}
-    stock_keys = list(zip(stock["country"], stock["product"], strict=True))
-    cost[col["v_stock"]] = np.array([holding[key] for key in stock_keys], dtype=float) * yearly(stock)
-    cost[col["v_cover_shortfall"]] = float(data.settings["unmet_demand_penalty"]) * yearly(shortfall)
-    offtake = frames["v_min_flow_shortfall"]
-    cost[col["v_min_flow_shortfall"]] = float(data.settings["unmet_demand_penalty"]) * yearly(offtake)
-
-    col_lower = np.zeros(n_cols)
-    col_upper = np.full(n_cols, np.inf)
-    col_upper[col["v_expansion"]] = facility_field(expansion, "expansion_max", "expansion max").astype(float)
-    col_upper[col["v_build"]] = 1.0
+    shipment_trade = shipment["trade"].to_numpy(dtype=np.int64)
     whole = {project.name for project in data.projects if project.all_or_nothing}
     integer = col["v_build"][build["project"].isin(whole).to_numpy(dtype=bool)]
 
+    year_of = {name: pd.Index(years).get_indexer(frame["year"]) for name, frame in frames.items()}
+    if any((found < 0).any() for found in year_of.values()):
+        raise ValueError("a variable's year is not a model year; the matrix build has drifted from the index sets")
+
     # ---- recipe entries of activities (inputs −, outputs +) ---------------
+    demand_country = np.array([d.country for d in data.demands], dtype=object)
+    demand_product = np.array([d.product for d in data.demands], dtype=object)
     facility_country = {name: f.country for name, f in data.facilities.items()}
     recipe = pd.DataFrame(
-        [(q.name, p, -c, False) for q in data.processes.values() for p, c in q.inputs.items()]
-        + [(q.name, p, c, True) for q in data.processes.values() for p, c in q.outputs.items()],
-        columns=["process", "product", "coef", "output"],
+        [(q.name, p, False) for q in data.processes.values() for p in q.inputs]
+        + [(q.name, p, True) for q in data.processes.values() for p in q.outputs],
+        columns=["process", "product", "output"],
     )
+    recipe["recipe"] = np.arange(len(recipe))
     activity["country"] = activity["facility"].map(facility_country)
-    # Output tag of each activity, computed once per (input tag, stage, restricted),
-    # with the facility's restricted flag of the activity's year.
     drawn = pd.DataFrame(
         {
             "tag": activity["tag"],
@@ -321,7 +513,7 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
         }
     )
     outputs = drawn.drop_duplicates()
-    outputs["out_tag"] = [sets.output_tag(t, s, r) for t, s, r in outputs.itertuples(index=False)]
+    outputs["out_tag"] = [sets.output_tag(t, st, r) for t, st, r in outputs.itertuples(index=False)]
     activity["out_tag"] = drawn.merge(outputs, how="left", on=["tag", "stage", "restricted"])["out_tag"].to_numpy()
     flows = activity.merge(recipe, on="process")
     flows["node_tag"] = np.where(flows["output"], flows["out_tag"], flows["tag"])
@@ -329,24 +521,22 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     delivery["product"] = demand_product[delivery["demand"].to_numpy(dtype=np.int64)]
 
     def node(frame: pd.DataFrame, country: str, product: str, tag: str) -> pd.DataFrame:
-        """The (country, product, tag, *extra) node of each line of ``frame``."""
         return frame[[country, product, tag, *extra]].set_axis(NODE + extra, axis=1)
 
-    # ---- balance rows: inflows − outflows = 0 (−initial stock) ---------
+    # ---- balance rows ------------------------------------------------------
     balance = pd.MultiIndex.from_frame(rows_of["balance"][NODE + extra])
-    rhs = np.zeros(len(balance))
     initial = [
-        (s.country, s.product, sets.label(s.initial_tag), years[0], -s.initial)
-        for s in data.stockpiles
-        if s.initial > 0
+        (st.country, st.product, sets.label(st.initial_tag), years[0]) for st in data.stockpiles if st.initial > 0
     ]
     if initial:
-        table = pd.DataFrame(initial, columns=[*NODE, "year", "rhs"])
-        rhs[positions(balance, table[NODE + extra], "initial stock")] = table["rhs"].to_numpy()
-    first = add_block("balance_constraint", rhs, rhs, len(balance))
+        table = pd.DataFrame(initial, columns=[*NODE, "year"])
+        initial_rows = positions(balance, table[NODE + extra], "initial stock")
+    else:
+        initial_rows = np.zeros(0, dtype=np.int64)
+    first = add_block("balance_constraint", len(balance))
     carried = stock[stock["year"] < years[-1]].assign(year=lambda frame: frame["year"] + 1)
     for keys, columns, coefs in [
-        (node(flows, "country", "product", "node_tag"), flows["column"].to_numpy(), flows["coef"].to_numpy()),
+        (node(flows, "country", "product", "node_tag"), flows["column"].to_numpy(), "flow"),
         (node(shipment, "origin", "product", "tag"), col["v_shipment"], -1.0),
         (node(shipment, "destination", "product", "tag"), col["v_shipment"], 1.0),
         (node(relabel, "country", "product", "from_tag"), col["v_relabel"], -1.0),
@@ -358,97 +548,91 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     ]:
         add(positions(balance, keys, "balance") + first, columns, coefs)
 
-    # ---- capacity rows: Σ activity − expansions so far − projects online ≤ capacity
+    # ---- capacity rows -----------------------------------------------------
     facility_columns = ["facility", *extra]
     candidates = pd.DataFrame(
         [(name, year) for year, view in views.items() for name in view.facilities], columns=["facility", "year"]
     ).astype({"year": np.int64})
     capacity = pd.MultiIndex.from_frame(candidates[facility_columns])
-    limit = facility_field(candidates, "capacity", "capacity").astype(float)
-    first = add_block("capacity_constraint", -np.inf, limit, len(capacity))
+    first = add_block("capacity_constraint", len(capacity))
     add(positions(capacity, activity[facility_columns], "capacity") + first, col["v_activity"], 1.0)
-    # Each addition counts in its own year and every later year the facility has a row.
     slots = candidates.assign(row=np.arange(len(candidates))).rename(columns={"year": "row_year"})
     added = expansion[["facility", "year", "column"]].merge(slots, on="facility")
     added = added[added["row_year"] >= added["year"]]
     add(added["row"].to_numpy() + first, added["column"].to_numpy(), -1.0)
     online = build[["project", "year", "column"]].assign(
         facility=build["project"].map({p.name: p.facility for p in data.projects}),
-        size=build["project"].map({p.name: p.capacity for p in data.projects}),
         end=build["year"] + build["project"].map({p.name: p.life - 1 for p in data.projects}),
     )
     online = online.merge(slots, on="facility")
     online = online[(online["row_year"] >= online["year"]) & (online["row_year"] <= online["end"])]
-    add(online["row"].to_numpy() + first, online["column"].to_numpy(), -online["size"].to_numpy(dtype=float))
-    # With several years, the additions so far stay within each year's expansion_max.
+    add(online["row"].to_numpy() + first, online["column"].to_numpy(), "online")
     if len(years) > 1:
-        upper = facility_field(candidates, "expansion_max", "expansion max").astype(float)
-        first = add_block("expansion_limit_constraint", -np.inf, upper, len(candidates))
+        first = add_block("expansion_limit_constraint", len(candidates))
         add(added["row"].to_numpy() + first, added["column"].to_numpy(), 1.0)
     else:
-        add_block("expansion_limit_constraint", -np.inf, np.inf, 0)
+        add_block("expansion_limit_constraint", 0)
 
-    # ---- demand rows: Σ delivery + unmet = quantity ---------------------
+    # ---- demand rows -------------------------------------------------------
     demand = pd.MultiIndex.from_frame(unmet[["demand", *extra]])
-    needed = demand_field(unmet, "quantity")
-    first = add_block("demand_constraint", needed, needed, len(demand))
+    first = add_block("demand_constraint", len(demand))
     add(positions(demand, delivery[["demand", *extra]], "demand") + first, col["v_delivery"], 1.0)
     add(np.arange(len(demand)) + first, col["v_unmet_demand"], 1.0)
 
-    # ---- no re-export rows: exports − own production ≤ 0 ----------------
+    # ---- no re-export rows -------------------------------------------------
     exports = pd.MultiIndex.from_frame(rows_of["exports"][NODE + extra])
-    first = add_block("no_reexport_constraint", -np.inf, 0.0, len(exports))
+    first = add_block("no_reexport_constraint", len(exports))
     add(positions(exports, node(shipment, "origin", "product", "tag"), "no re-export") + first, col["v_shipment"], 1.0)
     made = flows[flows["output"]]
     found = exports.get_indexer(pd.MultiIndex.from_frame(node(made, "country", "product", "out_tag")))
     keep = found >= 0  # output that is not exported has no row
-    add(found[keep] + first, made["column"].to_numpy()[keep], -made["coef"].to_numpy()[keep])
+    add(found[keep] + first, made["column"].to_numpy()[keep], "made")
+    made_recipe = made["recipe"].to_numpy()[keep]
 
-    # ---- quota rows: Σ_t shipment ≤ max_flow ----------------------------
-    max_flow = np.array([np.nan if t.max_flow is None else t.max_flow for t in trade_list], dtype=float)
-    limited = shipment[~np.isnan(max_flow[shipment["trade"].to_numpy(dtype=np.int64)])]
+    # ---- quota rows --------------------------------------------------------
+    limited_mask = np.array([t.max_flow is not None for t in sets.trades.values()], dtype=bool)[shipment_trade]
+    limited = shipment[limited_mask] if len(shipment) else shipment
     present = np.unique(limited["trade"].to_numpy(dtype=np.int64))  # trades in trade order
-    first = add_block("quota_constraint", -np.inf, max_flow[present], len(present))
+    first = add_block("quota_constraint", len(present))
     add(np.searchsorted(present, limited["trade"].to_numpy(dtype=np.int64)) + first, limited["column"].to_numpy(), 1.0)
 
-    # ---- exposure cap rows: Σ exposed deliveries ≤ max_share × quantity --
-    # One cap per (demand row, stage, year), in the order the years list
-    # them (a repeated cap keeps its first place and its last share).
+    # ---- exposure cap rows (order: first place of each cap) ---------------
     demand_of = cap_index(data)
-    shares: dict[tuple[int, str, int], float] = {}
+    cap_keys: dict[tuple[int, str, int], None] = {}
     for year, view in views.items():
         for c in view.exposure_caps:
             if c.max_share < 1:
-                shares[demand_of[c.country, c.product], c.stage, year] = c.max_share
-    caps = pd.DataFrame(
-        [(*key, share) for key, share in shares.items()], columns=["demand", "stage", "year", "max_share"]
-    ).astype({"demand": np.int64, "year": np.int64})
+                cap_keys[demand_of[c.country, c.product], c.stage, year] = None
+    caps = pd.DataFrame(list(cap_keys), columns=["demand", "stage", "year"]).astype(
+        {"demand": np.int64, "year": np.int64}
+    )
     caps["order"] = np.arange(len(caps))
     members = delivery[["demand", "tag", "year", "column"]].astype({"demand": np.int64, "year": np.int64})
     members = members.merge(caps, on=["demand", "year"])
     pairs = members[["tag", "stage"]].drop_duplicates()
-    counts = {(t, s): exposed(sets.tags[t], s) for t, s in zip(pairs["tag"], pairs["stage"], strict=True)}
-    mask = np.array([counts[t, s] for t, s in zip(members["tag"], members["stage"], strict=True)], dtype=bool)
+    counts = {(t, st): exposed(sets.tags[t], st) for t, st in zip(pairs["tag"], pairs["stage"], strict=True)}
+    mask = np.array([counts[t, st] for t, st in zip(members["tag"], members["stage"], strict=True)], dtype=bool)
     members = members[mask]
     group = members.groupby("order", sort=True)
     row = group.ngroup().to_numpy()
     heads = group.first()
-    limit = heads["max_share"].to_numpy(dtype=float) * demand_field(heads, "quantity")
-    first = add_block("exposure_cap_constraint", -np.inf, limit, len(heads))
+    cap_list = list(cap_keys)
+    heads_order = heads.index.to_numpy(dtype=np.int64)
+    heads_keys = [cap_list[order] for order in heads_order]
+    first = add_block("exposure_cap_constraint", len(heads))
     add(row + first, members["column"].to_numpy(), 1.0)
 
-    # ---- build once: Σ_y build ≤ 1 for a project with several possible years
+    # ---- build once --------------------------------------------------------
     once = build.groupby("project", sort=False)["column"]
     several = build["project"].map(once.size()).to_numpy() > 1
     chosen = build[several]
     row = chosen.groupby("project", sort=False).ngroup().to_numpy()
-    first = add_block("build_once_constraint", -np.inf, 1.0, int(row.max()) + 1 if len(row) else 0)
+    first = add_block("build_once_constraint", int(row.max()) + 1 if len(row) else 0)
     add(row + first, chosen["column"].to_numpy(), 1.0)
 
-    # ---- budgets: capex of the builds decided in a year ≤ the funder's budget
+    # ---- budgets -----------------------------------------------------------
     funded = build.assign(
         funder=build["project"].map({p.name: p.funder for p in data.projects}),
-        capex=build["project"].map({p.name: p.capex for p in data.projects}),
         decided=np.maximum(
             years[0], build["year"] - build["project"].map({p.name: p.lead_time for p in data.projects})
         ),
@@ -456,58 +640,73 @@ def build_matrix(data: ModelData, sets: ModelSets) -> MatrixLP:
     funded = funded[funded["funder"].notna()]
     group = funded.groupby(["funder", "decided"], sort=False)
     row = group.ngroup().to_numpy()
-    heads = group.size().index
-    budget = [data.budgets[funder][int(year)] for funder, year in heads]
-    first = add_block("budget_constraint", -np.inf, budget, len(heads))
-    add(row + first, funded["column"].to_numpy(), funded["capex"].to_numpy(dtype=float))
+    budget_heads = list(group.size().index)
+    first = add_block("budget_constraint", len(budget_heads))
+    add(row + first, funded["column"].to_numpy(), "capex")
 
-    # ---- stock cover: Σ_t stock + shortfall ≥ min_days / 365 × demand ----
+    # ---- stock cover -------------------------------------------------------
     cover_columns = ["country", "product", *extra]
     cover = pd.MultiIndex.from_frame(shortfall[cover_columns])
-    stockpiles = {s.key: s for s in data.stockpiles}
-    demanded = {
-        year: {(d.country, d.product): d.quantity for d in view.demands.values()} for year, view in views.items()
-    }
-    required = [
-        stockpiles[k, p].min_days / DAYS_PER_YEAR * demanded[y].get((k, p), 0.0)
-        for k, p, y in zip(shortfall["country"], shortfall["product"], shortfall["year"], strict=True)
-    ]
-    first = add_block("cover_constraint", required, np.inf, len(cover))
+    first = add_block("cover_constraint", len(cover))
     add(np.arange(len(cover)) + first, col["v_cover_shortfall"], 1.0)
     found = cover.get_indexer(pd.MultiIndex.from_frame(stock[cover_columns])) if len(stock) else np.zeros(0, int)
     add(found[found >= 0] + first, col["v_stock"][found >= 0], 1.0)  # years without a cover have no row
 
-    # ---- largest stock: Σ_t stock ≤ max ---------------------------------
-    capped = stock[np.array([stockpiles[key].max is not None for key in stock_keys], dtype=bool)]
+    # ---- largest stock -----------------------------------------------------
+    stock_keys = list(zip(stock["country"], stock["product"], strict=True))
+    has_max = {st.key: st.max is not None for st in data.stockpiles}
+    capped = stock[np.array([has_max[key] for key in stock_keys], dtype=bool)]
     group = capped.groupby(["country", "product", "year"], sort=False)
     row = group.ngroup().to_numpy()
-    heads = group.size().index
-    first = add_block("stock_max_constraint", -np.inf, [stockpiles[k, p].max for k, p, _ in heads], len(heads))
+    stock_max_heads = list(group.size().index)
+    first = add_block("stock_max_constraint", len(stock_max_heads))
     add(row + first, capped["column"].to_numpy(), 1.0)
 
-    # ---- contracted offtakes: Σ_t shipment + shortfall ≥ min_flow --------
+    # ---- contracted offtakes -----------------------------------------------
     contracts = pd.MultiIndex.from_frame(offtake[TRADE + extra])
-    minimum = [sets.min_flows[key] for key in sets.offtake]
-    first = add_block("min_flow_constraint", minimum, np.inf, len(contracts))
+    first = add_block("min_flow_constraint", len(contracts))
     found = contracts.get_indexer(pd.MultiIndex.from_frame(shipment[TRADE + extra])) if len(shipment) else np.zeros(0)
     found = np.asarray(found, dtype=np.int64)
     add(found[found >= 0] + first, col["v_shipment"][found >= 0], 1.0)  # trades without a min_flow have no row
     add(np.arange(len(contracts)) + first, col["v_min_flow_shortfall"], 1.0)
 
-    lp = MatrixLP(
-        cost=cost,
-        col_lower=col_lower,
-        col_upper=col_upper,
-        row_lower=np.concatenate(row_lower),
-        row_upper=np.concatenate(row_upper),
-        rows=np.concatenate([e[0] for e in entries]).astype(np.int64),
-        cols=np.concatenate([e[1] for e in entries]).astype(np.int64),
-        values=np.concatenate([e[2] for e in entries]).astype(float),
-        column_blocks=column_blocks,
-        row_blocks=row_blocks,
-        integer=np.asarray(integer, dtype=np.int64),
-    )
-    return compact(lp)
+    return {
+        "frames": frames,
+        "col": col,
+        "extra": extra,
+        "n_cols": n_cols,
+        "column_blocks": column_blocks,
+        "year_of": year_of,
+        "shipment_trade": shipment_trade,
+        "build_rows": list(
+            zip(build["project"], build["year"], [data_life(data, p) for p in build["project"]], strict=True)
+        ),
+        "stock_keys": stock_keys,
+        "integer": np.asarray(integer, dtype=np.int64),
+        "flow_recipe": flows["recipe"].to_numpy(),
+        "made_recipe": made_recipe,
+        "n_balance": len(balance),
+        "initial_rows": initial_rows,
+        "candidates": candidates,
+        "online_projects": online["project"].to_numpy(),
+        "quota_present": present,
+        "demand_of": demand_of,
+        "cap_keys": heads_keys,
+        "cap_heads": caps.iloc[heads_order][["demand", "year"]].reset_index(drop=True),
+        "funded_projects": funded["project"].to_numpy(),
+        "budget_heads": budget_heads,
+        "cover_rows": list(zip(shortfall["country"], shortfall["product"], shortfall["year"], strict=True)),
+        "stock_max_heads": stock_max_heads,
+        "row_blocks": row_blocks,
+        "rows": np.concatenate(entry_rows).astype(np.int64) if entry_rows else np.zeros(0, dtype=np.int64),
+        "cols": np.concatenate(entry_cols).astype(np.int64) if entry_cols else np.zeros(0, dtype=np.int64),
+        "entry_values": entry_values,
+    }
+
+
+def data_life(data: ModelData, project: str) -> int:
+    """The life in years of the project named ``project``."""
+    return next(p.life for p in data.projects if p.name == project)
 
 
 def compact(lp: MatrixLP) -> MatrixLP:

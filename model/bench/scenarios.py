@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         timings[label] = time.perf_counter() - started
         results[label] = rows
         failed = [row for row in rows if not row.ok]
-        built = sum(row.rebuilt for row in rows)
+        built = sum(row.rebuilt for row in rows if row.ok)  # a failed row never reached a model
         print(
             f"  {label:<22} {timings[label]:8.2f} s  {len(rows) / timings[label]:7.2f} runs/s  "
             f"{1000 * timings[label] / len(rows):8.1f} ms/run  built {built}x  failed {len(failed)}"
