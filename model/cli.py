@@ -469,7 +469,8 @@ def _print_summary(outcome, paths: list[Path], seconds: float) -> None:
     if len(unmet):
         reasons = list(outcome.report.sheets["explanations"]["reason"])
         why = "Why, in the explanations sheet:" if reasons else "No explanations were searched (setting explain_unmet)."
-        _warn(f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} t/yr in all). {why}")
+        unit = "t over the years" if outcome.data.has_years else "t/yr"
+        _warn(f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} {unit} in all). {why}")
         for reason in reasons:
             _warn(f"  {reason}")
 

@@ -81,6 +81,16 @@ def test_unmet_demand_and_bottlenecks_are_shown(tmp_path, capsys):
     bottleneck = line_with(out, "JPN separation", "JPN")
     assert bottleneck.split()[-1] == "9,963"
     assert "not fully met" in err and not ANSI.search(err)
+    assert "(10.0 t/yr in all)" in err  # one year: a rate
+
+
+def test_unmet_over_years_is_summed_in_tonnes_over_the_years(tmp_path, capsys):
+    """The base case leaves part of China's own magnet use unmet in every year: the warning's total is a sum
+    over the years, so its unit is t over the years, not t/yr."""
+    code = main([str(ROOT / "inputs" / "base_case.xlsx"), "--quiet", "-o", str(tmp_path / "out.xlsx")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert re.search(r"not fully met \([\d,.]+ t over the years in all\)", err), err
 
 
 def test_quiet_prints_nothing_but_still_writes(tmp_path, capsys):
