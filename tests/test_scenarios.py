@@ -345,3 +345,15 @@ def test_unreadable_cells_of_the_changes_sheet_fail_only_their_scenario(tmp_path
     shown = problems_of(error)
     assert any("'scenarios', row 3" in line and "'probability'" in line for line in shown), shown
     assert any("'changes', row 3" in line and "'column'" in line for line in shown), shown
+
+
+def test_blank_cells_of_a_scale_are_named_once_with_every_row_and_the_lane_hint(tmp_path):
+    # Lanes rows 2 (CN,*,*) and 3 (AU,US,ore) hold blank max_flow cells: one problem lists both rows and
+    # says how blanks on lanes inherit, instead of one problem per row.
+    raw = write(tmp_path, [["s", "", None, None, None]], [["s", "lanes", "max_flow", "scale", 2, None]])
+    with pytest.raises(InputError) as error:
+        apply_scenario(raw, "s")
+    shown = problems_of(error)
+    assert len(shown) == 1, shown
+    assert "lanes rows 2, 3 column 'max_flow'" in shown[0] and "they are blank" in shown[0], shown
+    assert "less specific lane row" in shown[0], shown

@@ -254,6 +254,7 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
         return
     found = len(problems)
     results = []
+    blank_rows: list[int] = []
     for record in selected:
         if operation == "set":
             results.append(new)
@@ -261,13 +262,15 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
         cell = record.get(name)
         held = parse_number(cell) if cell is not None else None
         if held is None:
+            if cell is None:
+                blank_rows.append(record["_row"])
+                continue
             problems.append(
                 _problem(
                     change,
                     "column",
                     name,
-                    f"a number in {sheet} row {record['_row']} column '{name}' to {operation} "
-                    f"({'it is blank' if cell is None else f'it holds {cell!r}'})",
+                    f"a number in {sheet} row {record['_row']} column '{name}' to {operation} (it holds {cell!r})",
                 )
             )
             continue
@@ -287,6 +290,22 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
                 continue
             result = value
         results.append(result)
+    if blank_rows:
+        hint = (
+            f"; a blank lane cell takes the value of the less specific lane row, so {operation} that row "
+            "(e.g. match product=*) or set the cells"
+            if sheet == "lanes"
+            else ""
+        )
+        problems.append(
+            _problem(
+                change,
+                "column",
+                name,
+                f"a number in {sheet} {_rows_text(blank_rows)} column '{name}' to {operation} "
+                f"({'it is' if len(blank_rows) == 1 else 'they are'} blank{hint})",
+            )
+        )
     if len(problems) > found:
         return
     for record, result in zip(selected, results, strict=True):
@@ -294,6 +313,15 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
         if "_invalid" in record:
             record["_invalid"].discard(name)
         record["_changed_by"] = [*record.get("_changed_by", ()), change.label()]
+
+
+def _rows_text(rows: list[int]) -> str:
+    """'row 5' or 'rows 5, 6, 9' (at most ten listed, then how many more)."""
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    shown = ", ".join(str(r) for r in rows[:10])
+    more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    return f"rows {shown}{more}"
 
 
 def _add_row(
