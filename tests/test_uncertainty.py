@@ -119,7 +119,10 @@ def test_one_and_two_workers_give_identical_numbers(tmp_path: Path):
         (["demand", "quantity", "uniform", 1, 2, None, "country=JPN", None], ["column 'match'", "country = 'JPN'"]),
         (["demand", "quantity", "uniform", 1, 2, None, "colour=red", None], ["row 2, column 'match'", "'colour'"]),
         (["demand", "quantity", "uniform", "n/a", 2, None, None, None], ["row 2, column 'low'", "a number"]),
-        (["facilities", "expansion_cost", "uniform", 1, 2, None, None, None], ["facilities row 2", "it is blank"]),
+        (
+            ["facilities", "expansion_cost", "uniform", 1, 2, None, None, None],
+            ["facilities rows 2, 3", "they are blank"],
+        ),
     ],
 )
 def test_bad_uncertainty_rows_are_refused(tmp_path: Path, capsys, row, expected):
@@ -146,3 +149,32 @@ def test_cli_adds_samples_and_percentiles(tmp_path: Path, capsys):
     bare = write_case(tmp_path / "bare.xlsx", {k: v for k, v in two_mines([]).items() if k != "uncertainty"})
     assert main([str(bare), "-o", str(tmp_path / "o2.xlsx"), "--samples", "3"]) == 2
     assert "at least one factor row for --samples" in capsys.readouterr().err
+
+
+def test_a_factor_whose_match_names_the_column_it_scales_draws_without_failing(tmp_path: Path):
+    # The match selects the US mine by its own cost (unit_cost=30), the column the factor scales. A draw
+    # changes that cost, so checking the uncertainty sheet again on the drawn workbook found nothing to match
+    # and failed every draw. Draws of factor f in [1, 2]: the US mine never runs (the Chinese one covers the
+    # 100 t at 10 USD/t), so every draw's objective is 1,000 USD.
+    path = write(
+        tmp_path, [["facility_processes", "unit_cost", "uniform", 1, 2, None, "process=mine_us;unit_cost=30", None]]
+    )
+    samples, _, failed = solve_samples(read_workbook(path), 4, seed=1, workers=1)
+    assert failed == []
+    assert samples["objective"].tolist() == pytest.approx([1000.0] * 4)
+
+
+def test_the_base_case_uncertainty_sheet_draws_and_moves_the_premium_rows_together():
+    # inputs/base_case.xlsx carries sourced factors (inputs/data/uncertainty.csv): China's own magnet use, and
+    # the ex-China conversion premium as one group of two rows. Both rows of the group take the same quantile u:
+    # f3 = 0.667 + 0.666·u and f4 = 0.934 + 0.133·u, so (f3 − 0.667)/0.666 = (f4 − 0.934)/0.133.
+    from model.workbook.study_inputs import read_factors
+
+    raw = read_workbook(Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx")
+    problems: list = []
+    factors = read_factors(raw.records, problems)
+    assert problems == [] and len(factors) == 3
+    values = draw(factors, 7, 1)
+    assert (values["factor_3"] - 0.667) / 0.666 == pytest.approx((values["factor_4"] - 0.934) / 0.133, rel=1e-9)
+    samples, _, failed = solve_samples(raw, 2, seed=7, workers=1)
+    assert failed == [] and (samples["status"] == "optimal").all()

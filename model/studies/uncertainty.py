@@ -32,6 +32,7 @@ Sheets:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -170,6 +171,12 @@ def solve_samples(
             ]
         )
     variants, draws = sample_variants(factors, seed, samples, scenario)
-    summaries = run_batch(raw, variants, workers=workers, scheduler=scheduler, progress=progress)
+    # The factors were checked on the workbook as given. A draw moves the very cells a factor's match may
+    # select (a match on unit_cost=30000 selects nothing once that unit_cost is scaled), so the draws are
+    # solved without the uncertainty sheet: checking it again on a drawn workbook would fail every draw.
+    drawn_from = dataclasses.replace(
+        raw, records={**raw.records, "uncertainty": []}, present=raw.present - {"uncertainty"}
+    )
+    summaries = run_batch(drawn_from, variants, workers=workers, scheduler=scheduler, progress=progress)
     failed = [f"Monte Carlo {run.name} failed: {run.message}" for run in summaries if not run.ok]
     return samples_table(draws, summaries), percentiles_table(summaries), failed
