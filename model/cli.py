@@ -469,10 +469,33 @@ def _print_summary(outcome, paths: list[Path], seconds: float) -> None:
     if len(unmet):
         reasons = list(outcome.report.sheets["explanations"]["reason"])
         why = "Why, in the explanations sheet:" if reasons else "No explanations were searched (setting explain_unmet)."
-        unit = "t over the years" if outcome.data.has_years else "t/yr"
-        _warn(f"{len(unmet)} demand row(s) not fully met ({unmet['unmet'].sum():,.1f} {unit} in all). {why}")
+        for line in unmet_lines(unmet, outcome.data):
+            _warn(line)
+        _warn(f"  {why}" if reasons else why)
         for reason in reasons:
             _warn(f"  {reason}")
+
+
+def unmet_lines(unmet, data) -> list[str]:
+    """One plain line per consumer (country, product) with unmet demand: tonnes, and years where the case has years.
+
+    A background row (demand column ``capped`` = no, e.g. China's own use) is called so: its shortfall is
+    demand the case lets go at the buyers' price, not a failure to supply the capped consumers.
+    """
+    background = {(d.country, d.product) for d in data.demands if not d.capped}
+    lines = []
+    for (country, product), rows in unmet.groupby(["country", "product"], sort=False):
+        total = float(rows["unmet"].sum())
+        if data.has_years:
+            years = sorted(int(y) for y in rows["year"])
+            span = f"in {years[0]}" if len(years) == 1 else f"in {len(years)} years, {years[0]}–{years[-1]}"
+            amount = f"{total:,.1f} t over the years ({span})"
+        else:
+            amount = f"{total:,.1f} t/yr"
+        background_row = (country, product) in background
+        kind = " (a background row, capped = no: let go at its unmet_penalty)" if background_row else ""
+        lines.append(f"demand not fully met: {country} {product}{kind}: {amount}")
+    return lines
 
 
 def _study_conflict(arguments: argparse.Namespace) -> str | None:

@@ -81,16 +81,22 @@ def test_unmet_demand_and_bottlenecks_are_shown(tmp_path, capsys):
     bottleneck = line_with(out, "JPN separation", "JPN")
     assert bottleneck.split()[-1] == "9,963"
     assert "not fully met" in err and not ANSI.search(err)
-    assert "(10.0 t/yr in all)" in err  # one year: a rate
+    assert "not fully met: USA magnet: 10.0 t/yr" in err  # one year: a rate, per consumer
 
 
 def test_unmet_over_years_is_summed_in_tonnes_over_the_years(tmp_path, capsys):
-    """The base case leaves part of China's own magnet use unmet in every year: the warning's total is a sum
-    over the years, so its unit is t over the years, not t/yr."""
+    """The base case leaves part of China's own magnet use unmet in every year: one line for that consumer (not
+    one per year), its total a sum over the years (so t over the years, not t/yr), with the years counted, and
+    called a background row (capped = no)."""
     code = main([str(ROOT / "inputs" / "base_case.xlsx"), "--quiet", "-o", str(tmp_path / "out.xlsx")])
     err = capsys.readouterr().err
     assert code == 0, err
-    assert re.search(r"not fully met \([\d,.]+ t over the years in all\)", err), err
+    lines = [line for line in err.splitlines() if "not fully met" in line]
+    assert len(lines) == 1, err
+    assert re.search(
+        r"CHN ndfeb_magnet \(a background row, capped = no.*\): [\d,.]+ t over the years \(in 11 years, 2025–2035\)",
+        lines[0],
+    ), err
 
 
 def test_quiet_prints_nothing_but_still_writes(tmp_path, capsys):
