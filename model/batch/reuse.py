@@ -57,7 +57,7 @@ from model.errors import VerificationError
 from model.formulation.build import build_model
 from model.formulation.sets import ModelSets, build_sets
 from model.formulation.variables import keyed
-from model.results.extract import extract_solution
+from model.results.extract import SolutionReader
 from model.results.verify import verify_solution
 from model.solver.backend import HighsBackend
 from model.solver.handoff import StandardForm, integer_columns, standard_form
@@ -119,6 +119,7 @@ class Loaded:
     plan: Plan = dataclasses.field(default_factory=Plan)  # the NumPy build's structure, for number-only variants
     entries: tuple[np.ndarray, np.ndarray] | None = None  # the NumPy LP's (rows, loaded columns) of its entries
     csc_order: np.ndarray | None = None  # entries in CSC order (no duplicates): data = values[csc_order]
+    reader: SolutionReader | None = None  # reads this model's solutions (key columns and positions kept)
 
 
 def _canonical(matrix):
@@ -217,6 +218,7 @@ class ModelCache:
             options=options,
             permutation=None,
             row_families=None,
+            reader=SolutionReader(model),
         )
         if self.reuse:
             self._check_numpy_build(data, sets, loaded)
@@ -366,7 +368,7 @@ class ModelCache:
             is_mip=len(loaded.integer) > 0,
             mip_gap=phase1.mip_gap,
         )
-        solution = extract_solution(loaded.model, sets, result)
+        solution = loaded.reader.read(sets, result)
         verification = verify_solution(data, sets, solution, result.objective)
         if not verification.ok:
             raise VerificationError(
