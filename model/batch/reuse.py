@@ -55,7 +55,7 @@ from model.bench.matrix import Plan, build_matrix, compact
 from model.data import ModelData
 from model.errors import VerificationError
 from model.formulation.build import build_model
-from model.formulation.sets import ModelSets, build_sets
+from model.formulation.sets import ModelSets, build_sets, sets_inputs
 from model.formulation.variables import keyed
 from model.results.extract import SolutionReader
 from model.results.verify import verify_solution
@@ -120,6 +120,7 @@ class Loaded:
     entries: tuple[np.ndarray, np.ndarray] | None = None  # the NumPy LP's (rows, loaded columns) of its entries
     csc_order: np.ndarray | None = None  # entries in CSC order (no duplicates): data = values[csc_order]
     reader: SolutionReader | None = None  # reads this model's solutions (key columns and positions kept)
+    inputs: tuple | None = None  # sets_inputs of the data the sets were built from
 
 
 def _canonical(matrix):
@@ -182,6 +183,7 @@ class ModelCache:
         self.loaded: Loaded | None = None
         self.builds = 0
         self.resolves = 0
+        self.sets_kept = 0  # variants whose index sets were the held model's (not built again)
 
     def _build(self, data: ModelData, sets: ModelSets) -> Loaded:
         """Build the Pyomo model, hand it to a new HiGHS instance, and check the NumPy build against it."""
@@ -315,11 +317,33 @@ class ModelCache:
         if len(loaded.integer) and loaded.last_values is not None:
             backend.offer_solution(loaded.last_values)
 
+    def variant_sets(self, data: ModelData) -> tuple[ModelSets, tuple | None]:
+        """``data``'s index sets and their inputs: the held model's sets when ``data`` gives the same.
+
+        ``build_sets`` reads only :func:`model.formulation.sets.sets_inputs`
+        of the data, so where they equal those of the held model's data its
+        sets are ``data``'s (a variant changing only capacities, unit costs,
+        quantities, caps...), and are not built again.
+        """
+        loaded = self.loaded
+        if not self.reuse:
+            return build_sets(data), None
+        inputs = sets_inputs(data)
+        if loaded is not None and loaded.inputs is not None and loaded.inputs == inputs:
+            self.sets_kept += 1
+            return loaded.sets, inputs
+        return build_sets(data), inputs
+
     def prepare(self, data: ModelData, restart: bool) -> tuple[ModelSets, bool]:
         """Make the held model ``data``'s; returns the variant's sets and whether the model was built."""
-        sets = build_sets(data)
+        sets, inputs = self.variant_sets(data)
         loaded = self.loaded
-        if self.reuse and loaded is not None and loaded.permutation is not None and structure(sets) == loaded.structure:
+        if (
+            self.reuse
+            and loaded is not None
+            and loaded.permutation is not None
+            and (sets is loaded.sets or structure(sets) == loaded.structure)
+        ):
             numbers = _numpy_numbers(data, sets, loaded)
             if numbers is not None:
                 self._apply(numbers, restart)
@@ -328,6 +352,7 @@ class ModelCache:
         if loaded is not None:
             loaded.backend = None  # free HiGHS' copy before building the next
         self.loaded = self._build(data, sets)
+        self.loaded.inputs = inputs
         return sets, True
 
     def solve(self, data: ModelData, restart: bool = False):
