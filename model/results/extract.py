@@ -167,7 +167,12 @@ class SolutionReader:
         if kept is None or kept[1] is not result.column_position or not (kept[0] is keys or kept[0] == keys):
             component = getattr(self.model, variable)
             positions = _positions(component, len(keys), result.column_position)
-            kept = self._variables[field] = (list(keys), result.column_position, positions, _key_frame(keys, fields))
+            frame = _key_frame(keys, fields)
+            if not keys:  # no variables: the same empty table every time, values included
+                frame = _with_values(frame, positions, result)
+            kept = self._variables[field] = (list(keys), result.column_position, positions, frame)
+        if not len(kept[2]):
+            return kept[3].copy(deep=False)
         return _with_values(kept[3], kept[2], result)
 
     def _dual_family(self, name: str, result: SolveResult) -> dict[tuple, float]:
