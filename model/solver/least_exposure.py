@@ -90,13 +90,33 @@ def face_tolerances(backend: HighsBackend, objective: np.ndarray, optimum: Optim
     if matrix is None or matrix.nnz == 0:
         scale = FACE_TOLERANCE * max(1.0, float(cost.max(initial=0.0)))
         return np.full(backend.num_columns, scale), np.full(backend.num_rows, scale)
-    magnitude = abs(matrix).tocsc()
-    column_scale = np.maximum(1.0, np.maximum(cost, magnitude.T @ np.abs(optimum.duals)))
-    per_unit = magnitude.copy()
-    columns = np.repeat(np.arange(magnitude.shape[1]), np.diff(magnitude.indptr))
-    per_unit.data = cost[columns] / magnitude.data
-    row_scale = np.maximum(1.0, np.asarray(per_unit.max(axis=1).todense()).ravel())
+    # On the CSC arrays (column j's entries are data[indptr[j]:indptr[j+1]], in rows indices[...]): Σ_i |a_ij y_i|
+    # by column adds each column's entries in their stored order, as the sparse product |A|ᵀ|y| does; the
+    # largest |c_j| / |a_ij| of a row (0 for a row without entries, as a sparse row maximum counts its zeros).
+    magnitude = np.abs(matrix.data)
+    rows = matrix.indices
+    columns = _entry_columns(matrix.indptr)
+    n_rows, n_columns = matrix.shape
+    through = np.bincount(columns, weights=magnitude * np.abs(optimum.duals)[rows], minlength=n_columns)
+    column_scale = np.maximum(1.0, np.maximum(cost, through))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_unit = cost[columns] / magnitude
+    largest = np.zeros(n_rows)
+    np.maximum.at(largest, rows, per_unit)
+    row_scale = np.maximum(1.0, largest)
     return FACE_TOLERANCE * column_scale, FACE_TOLERANCE * row_scale
+
+
+_COLUMNS: list[tuple[np.ndarray, np.ndarray]] = []  # the last (indptr, column of each entry), a batch's one matrix
+
+
+def _entry_columns(indptr: np.ndarray) -> np.ndarray:
+    """The column of each stored entry of a CSC matrix with this ``indptr`` (kept for the last pattern seen)."""
+    if _COLUMNS and (_COLUMNS[0][0] is indptr or np.array_equal(_COLUMNS[0][0], indptr)):
+        return _COLUMNS[0][1]
+    columns = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    _COLUMNS[:] = [(indptr.copy(), columns)]
+    return columns
 
 
 def _at(values: np.ndarray, bound: np.ndarray) -> np.ndarray:
