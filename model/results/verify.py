@@ -86,14 +86,26 @@ class Verification:
         return not self.failures
 
 
-def columns(frame: pd.DataFrame, *names: str) -> list[list]:
-    """The columns of ``frame`` as lists of Python values (str, int, float), for loops without pandas per row."""
-    return [frame[name].tolist() for name in names]
+def columns(frame: pd.DataFrame, *names: str, kept: dict | None = None) -> list[list]:
+    """The columns of ``frame`` as lists of Python values (str, int, float), for loops without pandas per row.
+
+    ``kept``: lists read before by the same check (one call of :func:`verify_solution`, during which the
+    tables do not change), by the frame's identity and the column; the lists are only read.
+    """
+    if kept is None:
+        return [frame[name].tolist() for name in names]
+    out = []
+    for name in names:
+        found = kept.get((id(frame), name))
+        if found is None:
+            found = kept[id(frame), name] = (frame, frame[name].tolist())  # the frame held: its id stays its own
+        out.append(found[1])
+    return out
 
 
-def rows(frame: pd.DataFrame, *names: str) -> zip:
+def rows(frame: pd.DataFrame, *names: str, kept: dict | None = None) -> zip:
     """The rows of ``frame`` as tuples of ``names``' values (what ``itertuples`` gives, without its cost)."""
-    return zip(*columns(frame, *names), strict=True) if len(frame) else zip()
+    return zip(*columns(frame, *names, kept=kept), strict=True) if len(frame) else zip()
 
 
 def sums(keys: Sequence[Hashable], values: Sequence[float] | np.ndarray) -> tuple[dict, np.ndarray]:
@@ -138,7 +150,9 @@ def component_names(data: ModelData) -> list[str]:
     return names
 
 
-def yearly_costs(data: ModelData, sets: ModelSets, solution: Solution) -> dict[int, dict[str, float]]:
+def yearly_costs(
+    data: ModelData, sets: ModelSets, solution: Solution, *, kept: dict | None = None
+) -> dict[int, dict[str, float]]:
     """Each cost of each year (USD in that year, undiscounted), recomputed from the input data.
 
     An expansion added in year y' costs its year-y' expansion_cost in every
@@ -161,21 +175,21 @@ def yearly_costs(data: ModelData, sets: ModelSets, solution: Solution) -> dict[i
     unit_cost = {
         (fp.facility, fp.process, year): fp.unit_cost for year, view in views.items() for fp in view.facility_processes
     }
-    facility, process, year, value = columns(solution.activity, "facility", "process", "year", "value")
+    facility, process, year, value = columns(solution.activity, "facility", "process", "year", "value", kept=kept)
     stages = {stage: i for i, stage in enumerate(data.stages)}
     processes = data.processes
     price = [unit_cost[key] for key in zip(facility, process, year, strict=True)]
     group = [position[y] * len(stages) + stages[processes[p].stage] for p, y in zip(process, year, strict=True)]
     operating = _bincount(group, np.multiply(price, value), count * len(stages)).reshape(count, len(stages))
     origin, destination, product, year, value = columns(
-        solution.shipment, "origin", "destination", "product", "year", "value"
+        solution.shipment, "origin", "destination", "product", "year", "value", kept=kept
     )
     trades = [sets.trades[key] for key in zip(origin, destination, product, year, strict=True)]
     where = [position[y] for y in year]
     add("cost_transport", where, np.multiply([t.transport_cost for t in trades], value))
     add("cost_tariff", where, np.multiply([t.tariff_cost for t in trades], value))
     where, amounts = [], []
-    for facility, added_in, value in rows(solution.expansion, "facility", "year", "value"):
+    for facility, added_in, value in rows(solution.expansion, "facility", "year", "value", kept=kept):
         price = views[added_in].facilities[facility].expansion_cost
         for year in years:
             if year >= added_in:
@@ -185,31 +199,31 @@ def yearly_costs(data: ModelData, sets: ModelSets, solution: Solution) -> dict[i
     annual = project_cost_per_year(data)
     life = {p.name: p.life for p in data.projects}
     where, amounts = [], []
-    for project, online, value in rows(solution.build, "project", "year", "value"):
+    for project, online, value in rows(solution.build, "project", "year", "value", kept=kept):
         for year in years:
             if online <= year <= online + life[project] - 1:
                 where.append(position[year])
                 amounts.append(annual[project] * value)
     add("cost_projects", where, amounts)
     holding = {(s.country, s.product): s.holding_cost for s in data.stockpiles}
-    country, product, year, value = columns(solution.stock, "country", "product", "year", "value")
+    country, product, year, value = columns(solution.stock, "country", "product", "year", "value", kept=kept)
     add(
         "cost_holding",
         [position[y] for y in year],
         np.multiply([holding[key] for key in zip(country, product, strict=True)], value),
     )
-    index, year, value = columns(solution.unmet, "demand", "year", "value")
+    index, year, value = columns(solution.unmet, "demand", "year", "value", kept=kept)
     penalties = [views[y].demands[j].unmet_penalty for j, y in zip(index, year, strict=True)]
     add("cost_unmet_penalty", [position[y] for y in year], np.multiply(penalties, value))
     penalty = float(data.settings["unmet_demand_penalty"])
-    cover_year, cover_value = columns(solution.cover_shortfall, "year", "value")
-    flow_year, flow_value = columns(solution.min_flow_shortfall, "year", "value")
+    cover_year, cover_value = columns(solution.cover_shortfall, "year", "value", kept=kept)
+    flow_year, flow_value = columns(solution.min_flow_shortfall, "year", "value", kept=kept)
     add(
         "cost_shortfall_penalty",
         [position[y] for y in cover_year + flow_year],
         np.multiply(penalty, np.asarray(cover_value + flow_value, dtype=float)),
     )
-    product, year, value = columns(solution.surplus, "product", "year", "value")
+    product, year, value = columns(solution.surplus, "product", "year", "value", kept=kept)
     credit = [views[y].products[p].surplus_price for p, y in zip(product, year, strict=True)]
     add("surplus_credit", [position[y] for y in year], np.multiply(credit, value))
 
@@ -226,10 +240,12 @@ def yearly_costs(data: ModelData, sets: ModelSets, solution: Solution) -> dict[i
     return costs
 
 
-def cost_components(data: ModelData, sets: ModelSets, solution: Solution) -> dict[str, float]:
+def cost_components(
+    data: ModelData, sets: ModelSets, solution: Solution, *, kept: dict | None = None
+) -> dict[str, float]:
     """Each cost of the objective: Σ_y δ_y × cost_y (USD, present value; USD/yr with one year)."""
     components = dict.fromkeys(component_names(data), 0.0)
-    for year, costs in yearly_costs(data, sets, solution).items():
+    for year, costs in yearly_costs(data, sets, solution, kept=kept).items():
         weight = data.discount_factor(year)
         for name, value in costs.items():
             components[name] += weight * value
@@ -242,7 +258,7 @@ def total_cost(components: dict[str, float]) -> float:
 
 
 def delivered_and_exposed(
-    data: ModelData, sets: ModelSets, solution: Solution
+    data: ModelData, sets: ModelSets, solution: Solution, *, kept: dict | None = None
 ) -> tuple[dict[tuple[int, int], float], dict[tuple[int, str, int], float]]:
     """Per demand row and year: t/yr delivered, and t/yr exposed at each stage and at ``any``.
 
@@ -253,7 +269,7 @@ def delivered_and_exposed(
     delivered = {(j, y): 0.0 for y in sets.years for j in range(len(data.demands))}
     exposure = {(j, s, y): 0.0 for j, y in delivered for s in stages}
     at: dict[str, list[str]] = {}  # tag -> the stages (and any) it counts against
-    for index, tag, year, value in rows(solution.delivery, "demand", "tag", "year", "value"):
+    for index, tag, year, value in rows(solution.delivery, "demand", "tag", "year", "value", kept=kept):
         delivered[index, year] += value
         counted = at.get(tag)
         if counted is None:
@@ -277,6 +293,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     and the cost identity Σ_y δ_y · cost_y = objective.
     """
     result = Verification()
+    kept: dict = {}  # the tables' columns as lists, read once for every check below
     views = {year: data.at(year) for year in sets.years}
     # Terms of the balances, in the order a loop over the tables adds them: (node, t/yr) into / out of each node.
     into: list[tuple] = []
@@ -308,7 +325,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     processes = data.processes
     facilities = {year: view.facilities for year, view in views.items()}
     for facility, process_name, tag, year, value in rows(
-        solution.activity, "facility", "process", "tag", "year", "value"
+        solution.activity, "facility", "process", "tag", "year", "value", kept=kept
     ):
         process = processes[process_name]
         fac = facilities[year].get(facility)
@@ -330,7 +347,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
             made_values.append(coef * value)
 
     origin, destination, product, tag, year, value = columns(
-        solution.shipment, "origin", "destination", "product", "tag", "year", "value"
+        solution.shipment, "origin", "destination", "product", "tag", "year", "value", kept=kept
     )
     trades = sets.trades
     lanes = list(zip(origin, destination, product, year, strict=True))
@@ -346,7 +363,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     shipped_index, shipped_sums = sums(lanes, value)
 
     for country, good, source, target, year, amount in rows(
-        solution.relabel, "country", "product", "from_tag", "to_tag", "year", "value"
+        solution.relabel, "country", "product", "from_tag", "to_tag", "year", "value", kept=kept
     ):
         if not sets.tags[source] < sets.tags[target]:
             result.check(f"relabelling {source} → {target} of {good} in {country} lowers exposure", amount, 1.0)
@@ -355,15 +372,19 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         into.append((country, good, target, year))
         into_values.append(amount)
     demands = data.demands
-    index, tag, year, value = columns(solution.delivery, "demand", "tag", "year", "value")
+    index, tag, year, value = columns(solution.delivery, "demand", "tag", "year", "value", kept=kept)
     out_of += [(demands[j].country, demands[j].product, t, y) for j, t, y in zip(index, tag, year, strict=True)]
     out_of_values += value
-    delivered, exposure = delivered_and_exposed(data, sets, solution)
-    country, product, tag, year, value = columns(solution.surplus, "country", "product", "tag", "year", "value")
+    delivered, exposure = delivered_and_exposed(data, sets, solution, kept=kept)
+    country, product, tag, year, value = columns(
+        solution.surplus, "country", "product", "tag", "year", "value", kept=kept
+    )
     out_of += zip(country, product, tag, year, strict=True)
     out_of_values += value
     last = sets.years[-1]
-    country, product, tag, year, value = columns(solution.stock, "country", "product", "tag", "year", "value")
+    country, product, tag, year, value = columns(
+        solution.stock, "country", "product", "tag", "year", "value", kept=kept
+    )
     out_of += zip(country, product, tag, year, strict=True)  # held at the end of the year
     out_of_values += value
     for node in zip(country, product, tag, year, value, strict=True):
@@ -390,7 +411,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     result.check_rows((balance, np.abs(inflow - outflow), inflow + outflow))
 
     expansion: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for facility, year, value in rows(solution.expansion, "facility", "year", "value"):
+    for facility, year, value in rows(solution.expansion, "facility", "year", "value", kept=kept):
         expansion[facility].append((year, value))
         limit = views[year].facilities[facility].expansion_max
         result.check(f"expansion of {facility}{_in_year(sets, year)}", max(0.0, value - limit), limit)
@@ -398,7 +419,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     online: dict[tuple[str, int], float] = defaultdict(float)  # facility, year -> capacity from projects
     built: dict[str, float] = defaultdict(float)
     committed: dict[tuple[str, int], float] = defaultdict(float)
-    for name, start, value in rows(solution.build, "project", "year", "value"):
+    for name, start, value in rows(solution.build, "project", "year", "value", kept=kept):
         project = projects[name]
         if start not in project.online_years:
             result.check(f"project {name} built in {start}, outside the years it may come online", value, 1.0)
@@ -462,7 +483,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
 
     result.check_rows((quota, np.fmax(0.0, flows - maxima), maxima))
 
-    unmet = {(index, year): value for index, year, value in rows(solution.unmet, "demand", "year", "value")}
+    unmet = {(index, year): value for index, year, value in rows(solution.unmet, "demand", "year", "value", kept=kept)}
     demand_rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
     for year, view in views.items():
         for index, demand in view.demands.items():
@@ -487,7 +508,9 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
 
     shortfall = {
         (country, product, year): value
-        for country, product, year, value in rows(solution.cover_shortfall, "country", "product", "year", "value")
+        for country, product, year, value in rows(
+            solution.cover_shortfall, "country", "product", "year", "value", kept=kept
+        )
     }
     for stockpile in data.stockpiles:
         for year, view in views.items():
@@ -514,7 +537,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     shipped = {key: float(shipped_sums[position]) for key, position in shipped_index.items()}
     check_min_flows(data, sets, solution, shipped, result)
 
-    components = cost_components(data, sets, solution)
+    components = cost_components(data, sets, solution, kept=kept)
     recomputed = total_cost(components)
     scale = sum(abs(v) for v in components.values())
     if abs(recomputed - objective) > TOLERANCE * max(1.0, scale, abs(objective)):
