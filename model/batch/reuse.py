@@ -2,10 +2,12 @@
 
 A batch's variants mostly change numbers (costs, capacities, bounds,
 caps, tariffs, demand), not the structure (the index sets).  For each
-variant the worker builds the sets (cheap); when they equal those of the
-model it holds, it does not build the Pyomo model and its standard form
-again (most of a run's preparation) but computes the variant's LP numbers
-with the NumPy build of the same LP (:mod:`model.bench.matrix`, tested
+variant the worker compares what the index sets are built from
+(:func:`model.formulation.sets.sets_inputs`) with the held model's: equal,
+the held sets are the variant's; otherwise it builds the sets.  When they
+equal those of the model it holds, it does not build the Pyomo model and
+its standard form again (most of a run's preparation) but computes the
+variant's LP numbers with the NumPy build of the same LP (:mod:`model.bench.matrix`, tested
 entry by entry against the Pyomo build in ``tests/test_matrix.py``),
 keeping that build's structure in a :class:`model.bench.matrix.Plan` so a
 number-only variant recomputes only its numbers (the plan is used only
@@ -29,7 +31,8 @@ variant's numbers into the loaded model's order.  A variant whose NumPy LP
 has another shape, other row families or another sparsity pattern (a
 quota row that appears, a coefficient that becomes 0) is built afresh, as
 is every variant of a model whose two builds ever differed.  Every
-solution, reused or not, then passes :func:`model.results.verify.verify_solution`
+solution, reused or not (read by the model's
+:class:`model.results.extract.SolutionReader`), then passes :func:`model.results.verify.verify_solution`
 against the variant's own data (balances, capacities, caps, and the
 objective recomputed from the data), so a wrong number could not pass
 unnoticed.
