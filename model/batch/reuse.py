@@ -2,10 +2,12 @@
 
 A batch's variants mostly change numbers (costs, capacities, bounds,
 caps, tariffs, demand), not the structure (the index sets).  For each
-variant the worker builds the sets (cheap); when they equal those of the
-model it holds, it does not build the Pyomo model and its standard form
-again (most of a run's preparation) but computes the variant's LP numbers
-with the NumPy build of the same LP (:mod:`model.bench.matrix`, tested
+variant the worker compares what the index sets are built from
+(:func:`model.formulation.sets.sets_inputs`) with the held model's: equal,
+the held sets are the variant's; otherwise it builds the sets.  When they
+equal those of the model it holds, it does not build the Pyomo model and
+its standard form again (most of a run's preparation) but computes the
+variant's LP numbers with the NumPy build of the same LP (:mod:`model.bench.matrix`, tested
 entry by entry against the Pyomo build in ``tests/test_matrix.py``),
 keeping that build's structure in a :class:`model.bench.matrix.Plan` so a
 number-only variant recomputes only its numbers (the plan is used only
@@ -29,7 +31,8 @@ variant's numbers into the loaded model's order.  A variant whose NumPy LP
 has another shape, other row families or another sparsity pattern (a
 quota row that appears, a coefficient that becomes 0) is built afresh, as
 is every variant of a model whose two builds ever differed.  Every
-solution, reused or not, then passes :func:`model.results.verify.verify_solution`
+solution, reused or not (read by the model's
+:class:`model.results.extract.SolutionReader`), then passes :func:`model.results.verify.verify_solution`
 against the variant's own data (balances, capacities, caps, and the
 objective recomputed from the data), so a wrong number could not pass
 unnoticed.
@@ -55,9 +58,9 @@ from model.bench.matrix import Plan, build_matrix, compact
 from model.data import ModelData
 from model.errors import VerificationError
 from model.formulation.build import build_model
-from model.formulation.sets import ModelSets, build_sets
+from model.formulation.sets import ModelSets, build_sets, sets_inputs
 from model.formulation.variables import keyed
-from model.results.extract import extract_solution
+from model.results.extract import SolutionReader
 from model.results.verify import verify_solution
 from model.solver.backend import HighsBackend
 from model.solver.handoff import StandardForm, integer_columns, standard_form
@@ -119,6 +122,8 @@ class Loaded:
     plan: Plan = dataclasses.field(default_factory=Plan)  # the NumPy build's structure, for number-only variants
     entries: tuple[np.ndarray, np.ndarray] | None = None  # the NumPy LP's (rows, loaded columns) of its entries
     csc_order: np.ndarray | None = None  # entries in CSC order (no duplicates): data = values[csc_order]
+    reader: SolutionReader | None = None  # reads this model's solutions (key columns and positions kept)
+    inputs: tuple | None = None  # sets_inputs of the data the sets were built from
 
 
 def _canonical(matrix):
@@ -181,6 +186,7 @@ class ModelCache:
         self.loaded: Loaded | None = None
         self.builds = 0
         self.resolves = 0
+        self.sets_kept = 0  # variants whose index sets were the held model's (not built again)
 
     def _build(self, data: ModelData, sets: ModelSets) -> Loaded:
         """Build the Pyomo model, hand it to a new HiGHS instance, and check the NumPy build against it."""
@@ -217,6 +223,7 @@ class ModelCache:
             options=options,
             permutation=None,
             row_families=None,
+            reader=SolutionReader(model),
         )
         if self.reuse:
             self._check_numpy_build(data, sets, loaded)
@@ -313,11 +320,33 @@ class ModelCache:
         if len(loaded.integer) and loaded.last_values is not None:
             backend.offer_solution(loaded.last_values)
 
+    def variant_sets(self, data: ModelData) -> tuple[ModelSets, tuple | None]:
+        """``data``'s index sets and their inputs: the held model's sets when ``data`` gives the same.
+
+        ``build_sets`` reads only :func:`model.formulation.sets.sets_inputs`
+        of the data, so where they equal those of the held model's data its
+        sets are ``data``'s (a variant changing only capacities, unit costs,
+        quantities, caps...), and are not built again.
+        """
+        loaded = self.loaded
+        if not self.reuse:
+            return build_sets(data), None
+        inputs = sets_inputs(data)
+        if loaded is not None and loaded.inputs is not None and loaded.inputs == inputs:
+            self.sets_kept += 1
+            return loaded.sets, inputs
+        return build_sets(data), inputs
+
     def prepare(self, data: ModelData, restart: bool) -> tuple[ModelSets, bool]:
         """Make the held model ``data``'s; returns the variant's sets and whether the model was built."""
-        sets = build_sets(data)
+        sets, inputs = self.variant_sets(data)
         loaded = self.loaded
-        if self.reuse and loaded is not None and loaded.permutation is not None and structure(sets) == loaded.structure:
+        if (
+            self.reuse
+            and loaded is not None
+            and loaded.permutation is not None
+            and (sets is loaded.sets or structure(sets) == loaded.structure)
+        ):
             numbers = _numpy_numbers(data, sets, loaded)
             if numbers is not None:
                 self._apply(numbers, restart)
@@ -326,6 +355,7 @@ class ModelCache:
         if loaded is not None:
             loaded.backend = None  # free HiGHS' copy before building the next
         self.loaded = self._build(data, sets)
+        self.loaded.inputs = inputs
         return sets, True
 
     def solve(self, data: ModelData, restart: bool = False):
@@ -366,7 +396,7 @@ class ModelCache:
             is_mip=len(loaded.integer) > 0,
             mip_gap=phase1.mip_gap,
         )
-        solution = extract_solution(loaded.model, sets, result)
+        solution = loaded.reader.read(sets, result)
         verification = verify_solution(data, sets, solution, result.objective)
         if not verification.ok:
             raise VerificationError(

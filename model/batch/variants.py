@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from model.data import ModelData
 from model.errors import InputError
+from model.formulation.keys import CapKey
 from model.results.extract import Solution
-from model.results.report import deliveries_table, exposure_caps_table, facilities_table
+from model.results.report import (
+    BINDING_TOLERANCE,
+    SHARE_POINT,
+    deliveries_table,
+    exposure_caps_table,
+    facilities_table,
+)
+from model.results.verify import columns, delivered_and_exposed, rows
 from model.scenarios import apply_changes, apply_scenario
 from model.scenarios.apply import located
 from model.scenarios.changes import Change
 from model.workbook.read import RawWorkbook
+from model.workbook.schema import ANY_STAGE
 from model.workbook.validate import validate
 
 FAILED = "failed"
@@ -94,10 +106,10 @@ def variant_data(raw: RawWorkbook, variant: Variant) -> ModelData:
     return dataclasses.replace(data, case_name=f"{data.case_name} [{variant.name}]") if variant.scenario else data
 
 
-def summarise(
+def summarise_from_tables(
     name: str, data: ModelData, sets, solution: Solution, objective: float, status: str, message: str = ""
 ) -> RunSummary:
-    """The summary of one solved run, from the same tables the results workbook holds."""
+    """The summary of one solved run, from the same tables the results workbook holds (what :func:`summarise` gives)."""
     deliveries, exposure = deliveries_table(data, sets, solution)
     caps = exposure_caps_table(data, sets, solution, exposure)
     facilities = facilities_table(data, sets, solution)
@@ -132,6 +144,137 @@ def summarise(
         facility_activity={str(f): float(activity) for f, activity, _ in used_rows},
         facility_utilisation={
             str(f): (float(activity / capacity) if capacity > 0 else 0.0) for f, activity, capacity in used_rows
+        },
+        message=message,
+    )
+
+
+def kahan_sums(keys: Iterable[Hashable], values: Iterable[float]) -> dict:
+    """Σ values by key, in order of first appearance, NaN skipped (as pandas' ``groupby(...).sum()``).
+
+    Compensated (Kahan) summation in the order given, a NaN compensation
+    (after an infinity) reset to 0, as pandas compensates its group sums
+    (which agree to the last digit or two: pandas 3's exact scheme differs).
+    """
+    total: dict = {}
+    compensation: dict = {}
+    for key, value in zip(keys, values, strict=True):
+        if value != value:
+            total.setdefault(key, 0.0)
+            continue
+        before = total.get(key, 0.0)
+        y = value - compensation.get(key, 0.0)
+        t = before + y
+        c = t - before - y
+        compensation[key] = 0.0 if c != c else c
+        total[key] = t
+    return total
+
+
+def _capacity_by_year(data: ModelData, sets, solution: Solution) -> dict[tuple[str, int], tuple[float, float]]:
+    """:func:`model.results.report.capacity_by_year`, reading the tables' columns instead of pandas rows.
+
+    The same sums in the same order: (facility, year) -> (capacity + expansions up to the year + projects
+    online, expansions up to the year).
+    """
+    added: dict[str, list[tuple[int, float]]] = {}
+    for facility, year, value in rows(solution.expansion, "facility", "year", "value"):
+        added.setdefault(facility, []).append((year, value))
+    projects = {p.name: p for p in data.projects}
+    online: dict[tuple[str, int], float] = {}
+    for name, start, value in rows(solution.build, "project", "year", "value"):
+        project = projects[name]
+        for year in sets.years:
+            if start <= year <= start + project.life - 1:
+                key = (project.facility, year)
+                online[key] = online.get(key, 0.0) + project.capacity * value
+    out = {}
+    for year in sets.years:
+        for name, facility in data.at(year).facilities.items():
+            expansion = sum(value for start, value in added.get(name, ()) if start <= year)
+            out[name, year] = (facility.capacity + expansion + online.get((name, year), 0.0), expansion)
+    return out
+
+
+def summarise(
+    name: str, data: ModelData, sets, solution: Solution, objective: float, status: str, message: str = ""
+) -> RunSummary:
+    """The summary of one solved run: what :func:`summarise_from_tables` gives, without building the tables.
+
+    From the same quantities, in the same order as the tables, summed with
+    compensation as pandas sums them (``tests/test_fast_summary.py``: the
+    same keys in the same order, the same names, sums equal to 1e-12
+    relative): per consumer (country, product) the exposed share
+    Σ_y (e_any,jy / q_jy) · q_jy / Σ_y q_jy; the caps binding at
+    |achieved − max_share · q| ≤ 1e-6 · max_share · q + 1e-9 and their
+    shadow price −η · 0.01 · q / δ_y (USD/yr per pp) summed by stage; per
+    facility Σ_y activity and Σ_y activity / Σ_y capacity available.
+    """
+    delivered, exposure = delivered_and_exposed(data, sets, solution)
+    unmet = {(index, year): value for index, year, value in rows(solution.unmet, "demand", "year", "value")}
+    cap_dual = solution.duals["exposure_cap_constraint"]
+    demand_rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
+    consumers: list[tuple[str, str]] = []
+    exposed_amounts: list[float] = []
+    quantities: list[float] = []
+    unmet_amounts: list[float] = []
+    names: list[str] = []
+    stages: list[str] = []
+    prices: list[float] = []
+    views = {year: data.at(year) for year in sets.years}
+    for year, view in views.items():
+        for index, demand in sorted(view.demands.items()):
+            quantity = demand.quantity
+            share = exposure[index, ANY_STAGE, year] / quantity if quantity > 0 else 0.0
+            consumers.append((demand.country, demand.product))
+            exposed_amounts.append(share * quantity)
+            quantities.append(quantity)
+            unmet_amounts.append(unmet.get((index, year), 0.0))
+    for year, view in views.items():
+        weight = data.discount_factor(year)
+        for cap in view.exposure_caps:
+            quantity = view.demands[demand_rows[cap.country, cap.product]].quantity
+            limit = cap.max_share * quantity
+            achieved = exposure[demand_rows[cap.country, cap.product], cap.stage, year]
+            if abs(achieved - limit) <= BINDING_TOLERANCE * limit + 1e-9:
+                dual = cap_dual.get(CapKey(demand_rows[cap.country, cap.product], cap.stage, year), 0.0)
+                names.append(f"{cap.country} {cap.product} {cap.stage}")
+                stages.append(cap.stage)
+                prices.append(max(0.0, -dual) * SHARE_POINT * quantity / weight)
+    exposed_by = kahan_sums(consumers, exposed_amounts)
+    quantity_by = kahan_sums(consumers, quantities)
+    by_stage = kahan_sums(stages, prices)
+    activity = kahan_sums(
+        zip(*columns(solution.activity, "facility", "year"), strict=True), solution.activity["value"].tolist()
+    )
+    available = _capacity_by_year(data, sets, solution)
+    facility_keys: list[str] = []
+    levels: list[float] = []
+    capacities: list[float] = []
+    for year, view in views.items():
+        for facility in view.facilities:
+            facility_keys.append(facility)
+            levels.append(float(activity.get((facility, year), 0.0)))
+            capacities.append(available[facility, year][0])
+    used_activity = kahan_sums(facility_keys, levels)
+    used_capacity = kahan_sums(facility_keys, capacities)
+    return RunSummary(
+        name=name,
+        status=status,
+        objective=float(objective),
+        unmet_total=float(np.sum(np.asarray(unmet_amounts, dtype=float))),
+        exposure_any={
+            (str(country), str(product)): (
+                float(exposed / quantity_by[country, product]) if quantity_by[country, product] > 0 else 0.0
+            )
+            for (country, product), exposed in exposed_by.items()
+        },
+        binding_caps=list(dict.fromkeys(names)),
+        shadow_price_by_stage={str(stage): float(by_stage[stage]) for stage in sorted(by_stage)},
+        facility_activity={str(f): float(level) for f, level in used_activity.items()},
+        facility_utilisation={
+            str(f): (float(level / used_capacity[f]) if used_capacity[f] > 0 else 0.0)
+            for f, level in used_activity.items()
         },
         message=message,
     )

@@ -7,7 +7,16 @@ ways and prints the times and their ratios, measured in one run:
    standard form, hand-off: ``reuse=False``);
 2. serially, building once and re-solving (:mod:`model.batch.reuse`);
 3. on a local Dask cluster of ``--workers`` processes (re-solving), the
-   cluster's start included.
+   cluster's start included;
+4. the same on a cluster already running (started, and its workers'
+   imports warmed by a 2-variant batch, before the clock starts): the
+   rate a long batch or a standing cluster sustains.  The start is
+   printed on its own.
+
+Besides the wall-clock times it prints the processor time of this process
+for the serial runs (``cpu``: less sensitive to other programs sharing the
+machine), the mean time of a run measured inside it (on its worker: what
+is left is the batch's own overhead), and the load average before and after.
 
 Each variant scales every facility's operating costs by one factor, every
 demand quantity by another, and the capacities of one stage's facilities
@@ -21,8 +30,10 @@ are compared (a MIP's within its gap).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
+import warnings
 from pathlib import Path
 
 from model.batch.run import run_batch
@@ -71,25 +82,41 @@ def main(argv: list[str] | None = None) -> None:
         raw = apply_changes(raw, [Change("projects", "all_or_nothing", "set", "no", None)])
     batch = variants(raw, arguments.count, arguments.seed)
     print(f"{arguments.case}{' (projects divisible: LP)' if arguments.lp else ''}: {len(batch)} variants")
+    print(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     timings: dict[str, float] = {}
     results = {}
+    running = f"{arguments.workers} workers, running"
     modes = [
         ("serial, rebuild", 1, False),
         ("serial, reuse", 1, True),
         (f"{arguments.workers} workers, reuse", arguments.workers, True),
+        (running, arguments.workers, True),
     ]
     for label, workers, reuse in modes:
         if arguments.skip_rebuild and not reuse:
             continue
-        started = time.perf_counter()
-        rows = run_batch(raw, batch, workers=workers, reuse=reuse)
+        cluster = None
+        if label == running:
+            cluster, start = _running_cluster(raw, batch, workers)
+            print(f"  cluster of {workers} started and warmed in {start:.2f} s")
+        started, processor = time.perf_counter(), time.process_time()
+        try:
+            rows = run_batch(
+                raw, batch, workers=workers, reuse=reuse, scheduler=cluster.scheduler_address if cluster else None
+            )
+        finally:
+            if cluster is not None:
+                cluster.close()
         timings[label] = time.perf_counter() - started
+        cpu = "" if workers > 1 else f"  cpu {1000 * (time.process_time() - processor) / len(rows):6.1f} ms/run"
         results[label] = rows
         failed = [row for row in rows if not row.ok]
         built = sum(row.rebuilt for row in rows if row.ok)  # a failed row never reached a model
+        inside = 1000 * sum(row.seconds for row in rows) / len(rows)  # each run's own time, where it ran
         print(
             f"  {label:<22} {timings[label]:8.2f} s  {len(rows) / timings[label]:7.2f} runs/s  "
-            f"{1000 * timings[label] / len(rows):8.1f} ms/run  built {built}x  failed {len(failed)}"
+            f"{1000 * timings[label] / len(rows):8.1f} ms/run{cpu}  (in the run {inside:.1f})  "
+            f"built {built}x  failed {len(failed)}"
         )
         for row in failed[:3]:
             print(f"    {row.name}: {row.message[:200]}")
@@ -105,6 +132,22 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  reuse vs rebuild (serial, per run): {timings['serial, rebuild'] / timings['serial, reuse']:.2f}x")
     parallel = modes[2][0]
     print(f"  {parallel} vs serial reuse: {timings['serial, reuse'] / timings[parallel]:.2f}x (cluster start included)")
+    print(f"  {running} vs serial reuse: {timings['serial, reuse'] / timings[running]:.2f}x")
+    print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _running_cluster(raw, batch: list[Variant], workers: int):
+    """A LocalCluster of ``workers`` one-thread processes, its workers' imports warmed; and the seconds it took."""
+    from dask.distributed import LocalCluster
+
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        )
+    run_batch(raw, batch[: 2 * workers], scheduler=cluster.scheduler_address, size=1)
+    return cluster, time.perf_counter() - started
 
 
 if __name__ == "__main__":

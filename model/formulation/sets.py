@@ -439,3 +439,51 @@ def build_sets(data: ModelData) -> ModelSets:
         offtake=list(min_flows),
         min_flows=min_flows,
     )
+
+
+def sets_inputs(data: ModelData) -> tuple:
+    """Everything :func:`build_sets` reads from ``data``: equal ``sets_inputs``, equal index sets.
+
+    The structural fields (which facilities, pairs, demand rows, products,
+    stockpiles and projects exist in each year and how they connect), the
+    few tests on numbers the sets make (a demand quantity above 0, an
+    expansion_max above 0, an initial stock above 0, a min_days above 0),
+    and whole the numbers the sets carry (every lane rule, with its
+    costs, tariffs, quotas and min_flows; each year's product values, of
+    which tariffs are a share; the default transport cost).  Capacities,
+    unit costs, quantities, penalties, caps, recipes' coefficients,
+    projects' capacities and costs are not read.  A batch compares these
+    to skip building the sets of a variant that changes only such numbers
+    (:mod:`model.batch.reuse`); ``tests/test_fast_sets.py`` changes every
+    column of every sheet and requires equal sets wherever these are equal.
+    Keep it in step with :func:`build_sets`.
+    """
+    years = []
+    for year in data.years:
+        view = data.at(year)
+        years.append(
+            (
+                view.year,
+                tuple((pair.facility, pair.process) for pair in view.facility_processes),
+                tuple(
+                    (name, f.name, f.country, f.restricted, f.expansion_max > 0) for name, f in view.facilities.items()
+                ),
+                tuple((index, d.country, d.product, d.quantity > 0, d.row) for index, d in view.demands.items()),
+                tuple(view.lane_rules),
+                tuple((name, product.value) for name, product in view.products.items()),
+            )
+        )
+    return (
+        tuple(data.years),
+        tuple(data.stages),
+        data.has_years,
+        frozenset(data.stock_release_years),
+        data.default_transport_cost,
+        tuple(data.products),
+        tuple((name, p.name, p.stage, tuple(p.inputs), tuple(p.outputs)) for name, p in data.processes.items()),
+        tuple(
+            (s.country, s.product, s.initial > 0, s.initial_tag, s.min_days > 0, s.from_year) for s in data.stockpiles
+        ),
+        tuple((p.name, p.online_years) for p in data.projects),
+        tuple(years),
+    )

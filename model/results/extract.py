@@ -64,15 +64,30 @@ class Solution:
         )
 
 
-def _values(component: pyo.Var, keys: list, fields: tuple[str, ...], result: SolveResult) -> pd.DataFrame:
-    """Values of a variable family indexed by position in ``keys``."""
-    position = result.column_position
-    positions = np.fromiter((position.get(id(var), -1) for var in component.values()), dtype=np.int64, count=len(keys))
-    values = np.where(positions >= 0, result.column_values[np.maximum(positions, 0)], 0.0) if keys else np.zeros(0)
-    frame = pd.DataFrame.from_records(keys, columns=list(fields)) if keys else pd.DataFrame(columns=list(fields))
+def _positions(component, count: int, position: dict[int, int]) -> np.ndarray:
+    """Each variable's column (-1: not in the LP), in index order."""
+    return np.fromiter((position.get(id(var), -1) for var in component.values()), dtype=np.int64, count=count)
+
+
+def _key_frame(keys: list, fields: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(keys, columns=list(fields)) if keys else pd.DataFrame(columns=list(fields))
+
+
+def _with_values(frame: pd.DataFrame, positions: np.ndarray, result: SolveResult) -> pd.DataFrame:
+    """``frame`` (the key columns) with ``value`` (clipped at 0) and ``raw_value`` from the solution."""
+    if len(positions):
+        values = np.where(positions >= 0, result.column_values[np.maximum(positions, 0)], 0.0)
+    else:
+        values = np.zeros(0)
+    frame = frame.copy(deep=False)  # copy-on-write: the caller's changes to it never reach ``frame``
     frame["value"] = np.maximum(values, 0.0)  # clip solver round-off below zero
     frame["raw_value"] = values
     return frame
+
+
+def _values(component: pyo.Var, keys: list, fields: tuple[str, ...], result: SolveResult) -> pd.DataFrame:
+    """Values of a variable family indexed by position in ``keys``."""
+    return _with_values(_key_frame(keys, fields), _positions(component, len(keys), result.column_position), result)
 
 
 def _duals(model: pyo.ConcreteModel, name: str, result: SolveResult) -> dict[tuple, float]:
@@ -112,6 +127,75 @@ DUAL_FAMILIES = (
     "stock_max_constraint",
     "min_flow_constraint",
 )
+
+
+VARIABLES = (  # Solution field, model variable, index set of ModelSets, key fields
+    ("activity", "v_activity", "activity", ActivityKey._fields),
+    ("shipment", "v_shipment", "shipment", ShipmentKey._fields),
+    ("relabel", "v_relabel", "relabel", RelabelKey._fields),
+    ("delivery", "v_delivery", "delivery", DeliveryKey._fields),
+    ("unmet", "v_unmet_demand", "unmet", DemandKey._fields),
+    ("surplus", "v_surplus", "surplus", NodeKey._fields),
+    ("expansion", "v_expansion", "expansion", FacilityKey._fields),
+    ("build", "v_build", "build", BuildKey._fields),
+    ("stock", "v_stock", "stock", StockKey._fields),
+    ("cover_shortfall", "v_cover_shortfall", "cover", StockpileKey._fields),
+    ("min_flow_shortfall", "v_min_flow_shortfall", "offtake", TradeKey._fields),
+)
+
+
+class SolutionReader:
+    """Reads the solutions of one built model again and again (a batch re-solving it for number-only variants).
+
+    What depends only on the model and its index sets is worked out on the
+    first read and kept: each family's key columns and its variables'
+    columns in the LP, each row family's keys and rows in the LP.  A later
+    read uses them only while the sets' keys are equal to those they were
+    made from and the solve's column and row positions are the same
+    objects; otherwise it works them out again.  Each read gives new
+    frames (pandas' copy-on-write keeps the kept key columns unchanged),
+    equal to :func:`extract_solution`'s.
+    """
+
+    def __init__(self, model: pyo.ConcreteModel):
+        self.model = model
+        self._variables: dict[str, tuple[list, dict, np.ndarray, pd.DataFrame]] = {}
+        self._rows: dict[str, tuple[dict, list, np.ndarray]] = {}
+
+    def _family(self, field: str, variable: str, keys: list, fields: tuple, result: SolveResult) -> pd.DataFrame:
+        kept = self._variables.get(field)
+        if kept is None or kept[1] is not result.column_position or not (kept[0] is keys or kept[0] == keys):
+            component = getattr(self.model, variable)
+            positions = _positions(component, len(keys), result.column_position)
+            frame = _key_frame(keys, fields)
+            if not keys:  # no variables: the same empty table every time, values included
+                frame = _with_values(frame, positions, result)
+            kept = self._variables[field] = (list(keys), result.column_position, positions, frame)
+        if not len(kept[2]):
+            return kept[3].copy(deep=False)
+        return _with_values(kept[3], kept[2], result)
+
+    def _dual_family(self, name: str, result: SolveResult) -> dict[tuple, float]:
+        kept = self._rows.get(name)
+        if kept is None or kept[0] is not result.row_position:
+            keys, rows = [], []
+            for key, row in keyed_rows(self.model, name):
+                keys.append(key)
+                rows.append(result.row_position.get(id(row), -1))
+            kept = self._rows[name] = (result.row_position, keys, np.asarray(rows, dtype=np.int64))
+        _, keys, rows = kept
+        if not len(rows):
+            return {}
+        values = np.where(rows >= 0, result.row_duals[np.maximum(rows, 0)], 0.0)
+        return dict(zip(keys, values.tolist(), strict=True))
+
+    def read(self, sets: ModelSets, result: SolveResult) -> Solution:
+        """The solution of ``result`` (a solve of this reader's model, whose index sets are ``sets``)."""
+        frames = {
+            field: self._family(field, variable, getattr(sets, index), fields, result)
+            for field, variable, index, fields in VARIABLES
+        }
+        return Solution(**frames, duals={name: self._dual_family(name, result) for name in DUAL_FAMILIES})
 
 
 def extract_solution(model: pyo.ConcreteModel, sets: ModelSets, result: SolveResult) -> Solution:

@@ -7,12 +7,22 @@ a wrong answer must never look like a normal result.
 
 Tolerance: absolute 1e-6 × max(1, size of the row's terms), relative 1e-6
 for the cost identity.
+
+The tables are read as plain columns (lists and NumPy arrays, never row
+by row through pandas); sums by key are taken with ``np.bincount`` over
+the terms in the order a loop over the rows would add them, so every sum
+is the same float a row-by-row loop gives; each family of checks is one
+array comparison, and messages are written only for the rows that fail.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
 
 from model.data import ModelData
 from model.formulation.constraints.exposure import exposed
@@ -22,6 +32,7 @@ from model.workbook.schema import ANY_STAGE
 from model.workbook.validate import lane_table
 
 TOLERANCE = 1e-6
+MAX_FAILURES = 20  # messages kept (the largest violation is over every check)
 
 
 @dataclass
@@ -32,12 +43,84 @@ class Verification:
     def check(self, what: str, violation: float, scale: float) -> None:
         relative = violation / max(1.0, scale)
         self.largest_violation = max(self.largest_violation, relative)
-        if relative > TOLERANCE and len(self.failures) < 20:
+        if relative > TOLERANCE and len(self.failures) < MAX_FAILURES:
             self.failures.append(f"{what}: off by {violation:.6g} (scale {scale:.6g})")
+
+    def check_lazy(self, describe: Callable[[], str], violation: float, scale: float) -> None:
+        """:meth:`check`, with the message written only if the check fails."""
+        relative = violation / max(1.0, scale)
+        self.largest_violation = max(self.largest_violation, relative)
+        if relative > TOLERANCE and len(self.failures) < MAX_FAILURES:
+            self.failures.append(f"{describe()}: off by {violation:.6g} (scale {scale:.6g})")
+
+    def check_rows(self, *families: tuple[Callable[[int], str], np.ndarray, np.ndarray]) -> None:
+        """:meth:`check` on every row i of each (describe, violation, scale) family, rows in order.
+
+        Within a row the families are checked in the order given (the order
+        of a loop calling :meth:`check` for each family on each row).  Like
+        :meth:`check`, a NaN violation never fails and max(1, NaN scale) is 1.
+        """
+        flagged = []
+        for describe, violation, scale in families:
+            violation = np.asarray(violation, dtype=float)
+            scale = np.asarray(scale, dtype=float)
+            if not len(violation):
+                continue
+            relative = violation / np.fmax(1.0, scale)
+            top = float(np.fmax.reduce(relative))
+            self.largest_violation = max(self.largest_violation, top)
+            fails = relative > TOLERANCE
+            if fails.any():
+                flagged.append((describe, violation, scale, fails))
+        if not flagged or len(self.failures) >= MAX_FAILURES:
+            return
+        for row in np.flatnonzero(np.logical_or.reduce([fails for *_, fails in flagged])):
+            for describe, violation, scale, fails in flagged:
+                if fails[row] and len(self.failures) < MAX_FAILURES:
+                    self.failures.append(
+                        f"{describe(int(row))}: off by {float(violation[row]):.6g} (scale {float(scale[row]):.6g})"
+                    )
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+def columns(frame: pd.DataFrame, *names: str, kept: dict | None = None) -> list[list]:
+    """The columns of ``frame`` as lists of Python values (str, int, float), for loops without pandas per row.
+
+    ``kept``: lists read before by the same check (one call of :func:`verify_solution`, during which the
+    tables do not change), by the frame's identity and the column; the lists are only read.
+    """
+    if kept is None:
+        return [frame[name].tolist() for name in names]
+    out = []
+    for name in names:
+        found = kept.get((id(frame), name))
+        if found is None:
+            found = kept[id(frame), name] = (frame, frame[name].tolist())  # the frame held: its id stays its own
+        out.append(found[1])
+    return out
+
+
+def rows(frame: pd.DataFrame, *names: str, kept: dict | None = None) -> zip:
+    """The rows of ``frame`` as tuples of ``names``' values (what ``itertuples`` gives, without its cost)."""
+    return zip(*columns(frame, *names, kept=kept), strict=True) if len(frame) else zip()
+
+
+def sums(keys: Sequence[Hashable], values: Sequence[float] | np.ndarray) -> tuple[dict, np.ndarray]:
+    """Σ values by key: (key -> position, in order of first appearance; the sums).
+
+    ``np.bincount`` adds the values in the order given, from 0.0: each sum
+    is the float a loop ``total[key] += value`` over the same order gives.
+    """
+    index: dict = {}
+    ids = [index.setdefault(key, len(index)) for key in keys]
+    return index, _bincount(ids, values, len(index))
+
+
+def _bincount(ids: Sequence[int], values, size: int) -> np.ndarray:
+    return np.bincount(np.asarray(ids, dtype=np.intp), weights=np.asarray(values, dtype=float), minlength=size)
 
 
 def annuity_factor(rate: float, life: int) -> float:
@@ -67,61 +150,102 @@ def component_names(data: ModelData) -> list[str]:
     return names
 
 
-def yearly_costs(data: ModelData, sets: ModelSets, solution: Solution) -> dict[int, dict[str, float]]:
+def yearly_costs(
+    data: ModelData, sets: ModelSets, solution: Solution, *, kept: dict | None = None
+) -> dict[int, dict[str, float]]:
     """Each cost of each year (USD in that year, undiscounted), recomputed from the input data.
 
     An expansion added in year y' costs its year-y' expansion_cost in every
     year from y' on; a project built in y' costs its annuity and fixed cost in
     each year y' … y' + life − 1; ``surplus_credit`` is a positive credit.
+
+    Each component of each year is Σ price × value over the rows in table
+    order (``np.bincount`` by year), the price looked up per row.
     """
     names = component_names(data)
-    costs = {year: dict.fromkeys(names, 0.0) for year in sets.years}
-    views = {year: data.at(year) for year in sets.years}
+    years = list(sets.years)
+    position = {year: i for i, year in enumerate(years)}
+    count = len(years)
+    views = {year: data.at(year) for year in years}
+    totals: dict[str, np.ndarray] = {}
+
+    def add(name: str, where: list[int], amounts) -> None:
+        totals[name] = _bincount(where, amounts, count)
+
     unit_cost = {
         (fp.facility, fp.process, year): fp.unit_cost for year, view in views.items() for fp in view.facility_processes
     }
-    for facility, process, year, value in solution.activity[["facility", "process", "year", "value"]].itertuples(
-        index=False
-    ):
-        costs[year][f"cost_operating_{data.processes[process].stage}"] += unit_cost[facility, process, year] * value
-    for origin, destination, product, year, value in solution.shipment[
-        ["origin", "destination", "product", "year", "value"]
-    ].itertuples(index=False):
-        trade = sets.trades[origin, destination, product, year]
-        costs[year]["cost_transport"] += trade.transport_cost * value
-        costs[year]["cost_tariff"] += trade.tariff_cost * value
-    for facility, added_in, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False):
+    facility, process, year, value = columns(solution.activity, "facility", "process", "year", "value", kept=kept)
+    stages = {stage: i for i, stage in enumerate(data.stages)}
+    processes = data.processes
+    price = [unit_cost[key] for key in zip(facility, process, year, strict=True)]
+    group = [position[y] * len(stages) + stages[processes[p].stage] for p, y in zip(process, year, strict=True)]
+    operating = _bincount(group, np.multiply(price, value), count * len(stages)).reshape(count, len(stages))
+    origin, destination, product, year, value = columns(
+        solution.shipment, "origin", "destination", "product", "year", "value", kept=kept
+    )
+    trades = [sets.trades[key] for key in zip(origin, destination, product, year, strict=True)]
+    where = [position[y] for y in year]
+    add("cost_transport", where, np.multiply([t.transport_cost for t in trades], value))
+    add("cost_tariff", where, np.multiply([t.tariff_cost for t in trades], value))
+    where, amounts = [], []
+    for facility, added_in, value in rows(solution.expansion, "facility", "year", "value", kept=kept):
         price = views[added_in].facilities[facility].expansion_cost
-        for year in sets.years:
+        for year in years:
             if year >= added_in:
-                costs[year]["cost_expansion"] += price * value
+                where.append(position[year])
+                amounts.append(price * value)
+    add("cost_expansion", where, amounts)
     annual = project_cost_per_year(data)
     life = {p.name: p.life for p in data.projects}
-    for project, online, value in solution.build[["project", "year", "value"]].itertuples(index=False):
-        for year in sets.years:
+    where, amounts = [], []
+    for project, online, value in rows(solution.build, "project", "year", "value", kept=kept):
+        for year in years:
             if online <= year <= online + life[project] - 1:
-                costs[year]["cost_projects"] += annual[project] * value
+                where.append(position[year])
+                amounts.append(annual[project] * value)
+    add("cost_projects", where, amounts)
     holding = {(s.country, s.product): s.holding_cost for s in data.stockpiles}
-    for country, product, year, value in solution.stock[["country", "product", "year", "value"]].itertuples(
-        index=False
-    ):
-        costs[year]["cost_holding"] += holding[country, product] * value
-    for index, year, value in solution.unmet[["demand", "year", "value"]].itertuples(index=False):
-        costs[year]["cost_unmet_penalty"] += views[year].demands[index].unmet_penalty * value
+    country, product, year, value = columns(solution.stock, "country", "product", "year", "value", kept=kept)
+    add(
+        "cost_holding",
+        [position[y] for y in year],
+        np.multiply([holding[key] for key in zip(country, product, strict=True)], value),
+    )
+    index, year, value = columns(solution.unmet, "demand", "year", "value", kept=kept)
+    penalties = [views[y].demands[j].unmet_penalty for j, y in zip(index, year, strict=True)]
+    add("cost_unmet_penalty", [position[y] for y in year], np.multiply(penalties, value))
     penalty = float(data.settings["unmet_demand_penalty"])
-    for year, value in solution.cover_shortfall[["year", "value"]].itertuples(index=False):
-        costs[year]["cost_shortfall_penalty"] += penalty * value
-    for year, value in solution.min_flow_shortfall[["year", "value"]].itertuples(index=False):
-        costs[year]["cost_shortfall_penalty"] += penalty * value
-    for product, year, value in solution.surplus[["product", "year", "value"]].itertuples(index=False):
-        costs[year]["surplus_credit"] += views[year].products[product].surplus_price * value
+    cover_year, cover_value = columns(solution.cover_shortfall, "year", "value", kept=kept)
+    flow_year, flow_value = columns(solution.min_flow_shortfall, "year", "value", kept=kept)
+    add(
+        "cost_shortfall_penalty",
+        [position[y] for y in cover_year + flow_year],
+        np.multiply(penalty, np.asarray(cover_value + flow_value, dtype=float)),
+    )
+    product, year, value = columns(solution.surplus, "product", "year", "value", kept=kept)
+    credit = [views[y].products[p].surplus_price for p, y in zip(product, year, strict=True)]
+    add("surplus_credit", [position[y] for y in year], np.multiply(credit, value))
+
+    costs = {year: dict.fromkeys(names, 0.0) for year in years}
+    for i, year in enumerate(years):
+        costs_of_year = costs[year]
+        for s, stage in enumerate(data.stages):
+            costs_of_year[f"cost_operating_{stage}"] = float(operating[i, s])
+        for name, total in totals.items():
+            if name in costs_of_year:
+                costs_of_year[name] = float(total[i])
+            elif total[i] != 0.0:
+                raise KeyError(name)  # a cost of a component the case does not have (as a loop adding it would)
     return costs
 
 
-def cost_components(data: ModelData, sets: ModelSets, solution: Solution) -> dict[str, float]:
+def cost_components(
+    data: ModelData, sets: ModelSets, solution: Solution, *, kept: dict | None = None
+) -> dict[str, float]:
     """Each cost of the objective: Σ_y δ_y × cost_y (USD, present value; USD/yr with one year)."""
     components = dict.fromkeys(component_names(data), 0.0)
-    for year, costs in yearly_costs(data, sets, solution).items():
+    for year, costs in yearly_costs(data, sets, solution, kept=kept).items():
         weight = data.discount_factor(year)
         for name, value in costs.items():
             components[name] += weight * value
@@ -134,7 +258,7 @@ def total_cost(components: dict[str, float]) -> float:
 
 
 def delivered_and_exposed(
-    data: ModelData, sets: ModelSets, solution: Solution
+    data: ModelData, sets: ModelSets, solution: Solution, *, kept: dict | None = None
 ) -> tuple[dict[tuple[int, int], float], dict[tuple[int, str, int], float]]:
     """Per demand row and year: t/yr delivered, and t/yr exposed at each stage and at ``any``.
 
@@ -144,11 +268,14 @@ def delivered_and_exposed(
     stages = [ANY_STAGE, *data.stages]
     delivered = {(j, y): 0.0 for y in sets.years for j in range(len(data.demands))}
     exposure = {(j, s, y): 0.0 for j, y in delivered for s in stages}
-    for index, tag, year, value in solution.delivery[["demand", "tag", "year", "value"]].itertuples(index=False):
+    at: dict[str, list[str]] = {}  # tag -> the stages (and any) it counts against
+    for index, tag, year, value in rows(solution.delivery, "demand", "tag", "year", "value", kept=kept):
         delivered[index, year] += value
-        for stage in stages:
-            if exposed(sets.tags[tag], stage):
-                exposure[index, stage, year] += value
+        counted = at.get(tag)
+        if counted is None:
+            counted = at[tag] = [stage for stage in stages if exposed(sets.tags[tag], stage)]
+        for stage in counted:
+            exposure[index, stage, year] += value
     return delivered, exposure
 
 
@@ -166,11 +293,17 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     and the cost identity Σ_y δ_y · cost_y = objective.
     """
     result = Verification()
+    kept: dict = {}  # the tables' columns as lists, read once for every check below
     views = {year: data.at(year) for year in sets.years}
-    inflow: dict[tuple, float] = defaultdict(float)
-    outflow: dict[tuple, float] = defaultdict(float)
-    produced: dict[tuple, float] = defaultdict(float)
-    load: dict[tuple[str, int], float] = defaultdict(float)
+    # Terms of the balances, in the order a loop over the tables adds them: (node, t/yr) into / out of each node.
+    into: list[tuple] = []
+    into_values: list[float] = []
+    out_of: list[tuple] = []
+    out_of_values: list[float] = []
+    made: list[tuple] = []
+    made_values: list[float] = []
+    loaded: list[tuple[str, int]] = []
+    loaded_values: list[float] = []
 
     for frame in (
         solution.activity,
@@ -189,70 +322,96 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
             lowest = float(frame["raw_value"].min())
             result.check("a variable is negative", max(0.0, -lowest), 1.0)
 
-    for facility, process_name, tag, year, value in solution.activity[
-        ["facility", "process", "tag", "year", "value"]
-    ].itertuples(index=False):
-        process = data.processes[process_name]
-        fac = views[year].facilities.get(facility)
+    processes = data.processes
+    facilities = {year: view.facilities for year, view in views.items()}
+    for facility, process_name, tag, year, value in rows(
+        solution.activity, "facility", "process", "tag", "year", "value", kept=kept
+    ):
+        process = processes[process_name]
+        fac = facilities[year].get(facility)
         if fac is None:
             result.check(f"activity of {facility}, which does not exist{_in_year(sets, year)}", value, 1.0)
             continue
-        load[facility, year] += value
+        loaded.append((facility, year))
+        loaded_values.append(value)
+        country = fac.country
         for product, coef in process.inputs.items():
-            outflow[fac.country, product, tag, year] += coef * value
+            out_of.append((country, product, tag, year))
+            out_of_values.append(coef * value)
         out = sets.output_tag(tag, process.stage, fac.restricted)
         for product, coef in process.outputs.items():
-            inflow[fac.country, product, out, year] += coef * value
-            produced[fac.country, product, out, year] += coef * value
-    exported: dict[tuple, float] = defaultdict(float)
-    shipped: dict[tuple, float] = defaultdict(float)
-    for origin, destination, product, tag, year, value in solution.shipment[
-        ["origin", "destination", "product", "tag", "year", "value"]
-    ].itertuples(index=False):
-        if (origin, destination, product, year) not in sets.trades:
-            result.check(f"shipment {origin} → {destination} of {product} on a trade that is not allowed", value, 1.0)
-        outflow[origin, product, tag, year] += value
-        inflow[destination, product, tag, year] += value
-        exported[origin, product, tag, year] += value
-        shipped[origin, destination, product, year] += value
-    for country, product, source, target, year, value in solution.relabel[
-        ["country", "product", "from_tag", "to_tag", "year", "value"]
-    ].itertuples(index=False):
-        if not sets.tags[source] < sets.tags[target]:
-            result.check(f"relabelling {source} → {target} of {product} in {country} lowers exposure", value, 1.0)
-        outflow[country, product, source, year] += value
-        inflow[country, product, target, year] += value
-    for index, tag, year, value in solution.delivery[["demand", "tag", "year", "value"]].itertuples(index=False):
-        demand = data.demands[index]
-        outflow[demand.country, demand.product, tag, year] += value
-    delivered, exposure = delivered_and_exposed(data, sets, solution)
-    for country, product, tag, year, value in solution.surplus[
-        ["country", "product", "tag", "year", "value"]
-    ].itertuples(index=False):
-        outflow[country, product, tag, year] += value
-    last = sets.years[-1]
-    held: dict[tuple[str, str, int], float] = defaultdict(float)
-    for country, product, tag, year, value in solution.stock[["country", "product", "tag", "year", "value"]].itertuples(
-        index=False
+            node = (country, product, out, year)
+            into.append(node)
+            into_values.append(coef * value)
+            made.append(node)
+            made_values.append(coef * value)
+
+    origin, destination, product, tag, year, value = columns(
+        solution.shipment, "origin", "destination", "product", "tag", "year", "value", kept=kept
+    )
+    trades = sets.trades
+    lanes = list(zip(origin, destination, product, year, strict=True))
+    for (source, target, good, _), amount in zip(lanes, value, strict=True):
+        if (source, target, good, _) not in trades:
+            result.check(f"shipment {source} → {target} of {good} on a trade that is not allowed", amount, 1.0)
+    leaving = list(zip(origin, product, tag, year, strict=True))
+    out_of += leaving
+    out_of_values += value
+    into += zip(destination, product, tag, year, strict=True)
+    into_values += value
+    exported_index, exported = sums(leaving, value)
+    shipped_index, shipped_sums = sums(lanes, value)
+
+    for country, good, source, target, year, amount in rows(
+        solution.relabel, "country", "product", "from_tag", "to_tag", "year", "value", kept=kept
     ):
-        outflow[country, product, tag, year] += value  # held at the end of the year
-        if year < last:
-            inflow[country, product, tag, year + 1] += value  # available the next year
-        held[country, product, year] += value
+        if not sets.tags[source] < sets.tags[target]:
+            result.check(f"relabelling {source} → {target} of {good} in {country} lowers exposure", amount, 1.0)
+        out_of.append((country, good, source, year))
+        out_of_values.append(amount)
+        into.append((country, good, target, year))
+        into_values.append(amount)
+    demands = data.demands
+    index, tag, year, value = columns(solution.delivery, "demand", "tag", "year", "value", kept=kept)
+    out_of += [(demands[j].country, demands[j].product, t, y) for j, t, y in zip(index, tag, year, strict=True)]
+    out_of_values += value
+    delivered, exposure = delivered_and_exposed(data, sets, solution, kept=kept)
+    country, product, tag, year, value = columns(
+        solution.surplus, "country", "product", "tag", "year", "value", kept=kept
+    )
+    out_of += zip(country, product, tag, year, strict=True)
+    out_of_values += value
+    last = sets.years[-1]
+    country, product, tag, year, value = columns(
+        solution.stock, "country", "product", "tag", "year", "value", kept=kept
+    )
+    out_of += zip(country, product, tag, year, strict=True)  # held at the end of the year
+    out_of_values += value
+    for node in zip(country, product, tag, year, value, strict=True):
+        if node[3] < last:
+            into.append((*node[:3], node[3] + 1))  # available the next year
+            into_values.append(node[4])
+    held_index, held_sums = sums(list(zip(country, product, year, strict=True)), value)
     for stockpile in data.stockpiles:
         if stockpile.initial > 0:
-            tag = sets.label(stockpile.initial_tag)
-            inflow[stockpile.country, stockpile.product, tag, sets.years[0]] += stockpile.initial
+            into.append((stockpile.country, stockpile.product, sets.label(stockpile.initial_tag), sets.years[0]))
+            into_values.append(stockpile.initial)
 
-    for node in set(inflow) | set(outflow):
-        scale = inflow[node] + outflow[node]
-        country, product, tag, year = node
-        result.check(
-            f"balance of {product} ({tag}) in {country}{_in_year(sets, year)}", abs(inflow[node] - outflow[node]), scale
-        )
+    nodes: dict[tuple, int] = {}
+    into_ids = [nodes.setdefault(node, len(nodes)) for node in into]
+    out_ids = [nodes.setdefault(node, len(nodes)) for node in out_of]
+    inflow = _bincount(into_ids, into_values, len(nodes))
+    outflow = _bincount(out_ids, out_of_values, len(nodes))
+    node_list = list(nodes)
+
+    def balance(i: int) -> str:
+        country, product, tag, year = node_list[i]
+        return f"balance of {product} ({tag}) in {country}{_in_year(sets, year)}"
+
+    result.check_rows((balance, np.abs(inflow - outflow), inflow + outflow))
 
     expansion: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False):
+    for facility, year, value in rows(solution.expansion, "facility", "year", "value", kept=kept):
         expansion[facility].append((year, value))
         limit = views[year].facilities[facility].expansion_max
         result.check(f"expansion of {facility}{_in_year(sets, year)}", max(0.0, value - limit), limit)
@@ -260,7 +419,7 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     online: dict[tuple[str, int], float] = defaultdict(float)  # facility, year -> capacity from projects
     built: dict[str, float] = defaultdict(float)
     committed: dict[tuple[str, int], float] = defaultdict(float)
-    for name, start, value in solution.build[["project", "year", "value"]].itertuples(index=False):
+    for name, start, value in rows(solution.build, "project", "year", "value", kept=kept):
         project = projects[name]
         if start not in project.online_years:
             result.check(f"project {name} built in {start}, outside the years it may come online", value, 1.0)
@@ -277,60 +436,86 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     for (funder, year), amount in committed.items():
         budget = data.budgets[funder][year]
         result.check(f"budget of {funder} in {year}", max(0.0, amount - budget), max(budget, amount))
+
+    load_index, load_sums = sums(loaded, loaded_values)
+    places: list[str] = []
+    added_list: list[float] = []
+    expansion_max: list[float] = []
+    limits: list[float] = []
+    loads: list[float] = []
     for year, view in views.items():
         for name, fac in view.facilities.items():
             added = sum(value for start, value in expansion.get(name, ()) if start <= year)
-            where = f"{name}{_in_year(sets, year)}"
-            result.check(f"expansions of {where}", max(0.0, added - fac.expansion_max), fac.expansion_max)
-            limit = fac.capacity + added + online[name, year]
-            result.check(f"capacity of {where}", max(0.0, load[name, year] - limit), limit)
+            places.append(f"{name}{_in_year(sets, year)}")
+            added_list.append(added)
+            expansion_max.append(fac.expansion_max)
+            limits.append(fac.capacity + added + online.get((name, year), 0.0))
+            position = load_index.get((name, year))
+            loads.append(0.0 if position is None else float(load_sums[position]))
+    added_array, limit_array = np.asarray(added_list, dtype=float), np.asarray(limits, dtype=float)
+    result.check_rows(
+        (lambda i: f"expansions of {places[i]}", np.fmax(0.0, added_array - expansion_max), expansion_max),
+        (lambda i: f"capacity of {places[i]}", np.fmax(0.0, np.asarray(loads) - limit_array), limit_array),
+    )
 
-    for (origin, product, tag, year), value in exported.items():
-        result.check(
-            f"re-export of {product} ({tag}) from {origin}{_in_year(sets, year)}",
-            max(0.0, value - produced[origin, product, tag, year]),
-            value,
-        )
-    for key, value in shipped.items():
-        trade = sets.trades.get(key)
-        if trade is not None and trade.max_flow is not None:
-            result.check(
-                f"quota {trade.origin} → {trade.destination} of {trade.product}{_in_year(sets, key[3])}",
-                max(0.0, value - trade.max_flow),
-                trade.max_flow,
-            )
+    made_index, made_sums = sums(made, made_values)
+    exported_keys = list(exported_index)
+    produced = np.asarray(
+        [0.0 if (p := made_index.get(key)) is None else made_sums[p] for key in exported_keys], dtype=float
+    )
 
-    unmet = {
-        (index, year): value
-        for index, year, value in solution.unmet[["demand", "year", "value"]].itertuples(index=False)
-    }
-    rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
+    def reexport(i: int) -> str:
+        origin, product, tag, year = exported_keys[i]
+        return f"re-export of {product} ({tag}) from {origin}{_in_year(sets, year)}"
+
+    result.check_rows((reexport, np.fmax(0.0, exported - produced), exported))
+    quotas = [  # (key, trade, t/yr shipped) of each trade with a quota that was shipped on
+        (key, trades[key], float(shipped_sums[position]))
+        for key, position in shipped_index.items()
+        if key in trades and trades[key].max_flow is not None
+    ]
+    flows = np.asarray([flow for *_, flow in quotas], dtype=float)
+    maxima = np.asarray([trade.max_flow for _, trade, _ in quotas], dtype=float)
+
+    def quota(i: int) -> str:
+        key, trade, _ = quotas[i]
+        return f"quota {trade.origin} → {trade.destination} of {trade.product}{_in_year(sets, key[3])}"
+
+    result.check_rows((quota, np.fmax(0.0, flows - maxima), maxima))
+
+    unmet = {(index, year): value for index, year, value in rows(solution.unmet, "demand", "year", "value", kept=kept)}
+    demand_rows = {(d.country, d.product): i for i, d in enumerate(data.demands)}
     for year, view in views.items():
         for index, demand in view.demands.items():
             total = delivered[index, year] + unmet.get((index, year), 0.0)
-            result.check(
-                f"demand of {demand.country} for {demand.product}{_in_year(sets, year)}",
+            result.check_lazy(
+                lambda demand=demand, year=year: (
+                    f"demand of {demand.country} for {demand.product}{_in_year(sets, year)}"
+                ),
                 abs(total - demand.quantity),
                 demand.quantity,
             )
         for cap in view.exposure_caps:
-            index = rows[cap.country, cap.product]
+            index = demand_rows[cap.country, cap.product]
             quantity = view.demands[index].quantity
-            result.check(
-                f"exposure cap of {cap.country} {cap.product} at {cap.stage}{_in_year(sets, year)}",
+            result.check_lazy(
+                lambda cap=cap, year=year: (
+                    f"exposure cap of {cap.country} {cap.product} at {cap.stage}{_in_year(sets, year)}"
+                ),
                 max(0.0, exposure[index, cap.stage, year] - cap.max_share * quantity),
                 quantity,
             )
 
     shortfall = {
         (country, product, year): value
-        for country, product, year, value in solution.cover_shortfall[
-            ["country", "product", "year", "value"]
-        ].itertuples(index=False)
+        for country, product, year, value in rows(
+            solution.cover_shortfall, "country", "product", "year", "value", kept=kept
+        )
     }
     for stockpile in data.stockpiles:
         for year, view in views.items():
-            stock = held[stockpile.country, stockpile.product, year]
+            position = held_index.get((stockpile.country, stockpile.product, year))
+            stock = 0.0 if position is None else float(held_sums[position])
             if stockpile.max is not None:
                 result.check(
                     f"stock of {stockpile.product} in {stockpile.country}{_in_year(sets, year)} above its max",
@@ -349,9 +534,10 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
                     required,
                 )
 
+    shipped = {key: float(shipped_sums[position]) for key, position in shipped_index.items()}
     check_min_flows(data, sets, solution, shipped, result)
 
-    components = cost_components(data, sets, solution)
+    components = cost_components(data, sets, solution, kept=kept)
     recomputed = total_cost(components)
     scale = sum(abs(v) for v in components.values())
     if abs(recomputed - objective) > TOLERANCE * max(1.0, scale, abs(objective)):
@@ -366,9 +552,9 @@ def min_flow_shortfalls(solution: Solution) -> dict[tuple[str, str, str, int], f
     frame = solution.min_flow_shortfall
     return {
         (origin, destination, product, year): value
-        for origin, destination, product, year, value in frame[
-            ["origin", "destination", "product", "year", "value"]
-        ].itertuples(index=False)
+        for origin, destination, product, year, value in rows(
+            frame, "origin", "destination", "product", "year", "value"
+        )
     }
 
 
