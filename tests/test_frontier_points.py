@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.pipeline import load_data, solve_data
+from model.cli import main
+from model.pipeline import load_data, load_scenario, solve_data
 from model.studies.frontier import (
     CHAIN_POINTS,
     DEFAULT_SHARES,
@@ -140,3 +141,59 @@ def test_frontier_branch_and_bound_runs_without_the_sub_mip_heuristics(case):
     highs = cache.loaded.backend.highs
     values = [highs.getOptionValue(name) for name in SUB_MIP_HEURISTICS]  # (status, value) in highspy 1.16
     assert [value[-1] if isinstance(value, tuple) else value for value in values] == [False] * len(values)
+
+
+# ---------------------------------------------------------------- the command line
+SCENARIO_HEADERS = {
+    **YEAR_HEADERS,
+    "scenarios": ["scenario", "description"],
+    "changes": ["scenario", "sheet", "column", "operation", "value", "match"],
+}
+
+
+def frontier_sheet(path: Path) -> pd.DataFrame:
+    return pd.read_excel(path, sheet_name="frontier", engine="calamine")
+
+
+def summary_objective(path: Path) -> float:
+    summary = pd.read_excel(path, sheet_name="summary", engine="calamine").set_index("item")["value"]
+    return float(summary["objective"])
+
+
+def test_the_run_itself_is_the_cap_1_point_when_nothing_caps_any(tmp_path: Path):
+    """No `any` cap in the workbook: the frontier's share-1 row is the run's own summary, not solved again."""
+    path = write_case(tmp_path / "case.xlsx", projects_over_years(), YEAR_HEADERS)
+    out = tmp_path / "out.xlsx"
+    assert main([str(path), "-o", str(out), "--frontier", "1,0.5"]) == 0
+    table = frontier_sheet(out)
+    assert table["objective"].iloc[0] == summary_objective(out)  # the same number, written twice
+    assert within_gap(table["objective"].iloc[1], solve_data(load_data(path, 0.5)).objective)
+
+
+def test_with_an_any_cap_the_cap_1_point_is_solved_as_exposure_cap_1_would(tmp_path: Path):
+    """default_exposure_cap 0.5: the run is capped, the frontier's share 1 is not (it is --exposure-cap 1)."""
+    sheets = projects_over_years()
+    sheets["settings"].append(["default_exposure_cap", 0.5])
+    path = write_case(tmp_path / "capped.xlsx", sheets, YEAR_HEADERS)
+    out = tmp_path / "out.xlsx"
+    assert main([str(path), "-o", str(out), "--frontier", "1,0.5"]) == 0
+    table = frontier_sheet(out)
+    at_1 = solve_data(load_data(path, 1.0)).objective
+    assert within_gap(table["objective"].iloc[0], at_1)
+    assert within_gap(table["objective"].iloc[1], summary_objective(out))  # the run is the point at 0.5
+    assert at_1 < 0.5 * summary_objective(out)  # so share 1 was not taken from the run
+
+
+def test_a_scenarios_frontier_is_that_scenarios(tmp_path: Path):
+    """--scenario X --frontier: each point has X's changes (US demand doubled), as --scenario X --exposure-cap has."""
+    sheets = projects_over_years()
+    sheets["scenarios"] = [["double_us", "US demand doubled"]]
+    sheets["changes"] = [["double_us", "demand", "quantity", "scale", 2, "country=USA"]]
+    path = write_case(tmp_path / "scenario.xlsx", sheets, SCENARIO_HEADERS)
+    out = tmp_path / "out.xlsx"
+    assert main([str(path), "-o", str(out), "--scenario", "double_us", "--frontier", "1,0.3"]) == 0
+    table = frontier_sheet(out)
+    for row in table.itertuples(index=False):
+        alone = solve_data(load_scenario(path, "double_us", row.exposure_cap))
+        assert within_gap(row.objective, alone.objective)
+        assert not within_gap(row.objective, solve_data(load_data(path, row.exposure_cap)).objective)

@@ -55,10 +55,12 @@ from model.batch import RunSummary, Variant
 from model.batch.reuse import ModelCache
 from model.batch.run import run_variant
 from model.batch.variants import failed
+from model.data import ModelData
 from model.errors import VerificationError
 from model.solver.backend import HighsBackend, available_cores
 from model.solver.handoff import StandardForm
 from model.workbook.read import RawWorkbook
+from model.workbook.schema import ANY_STAGE
 
 DEFAULT_SHARES = tuple(round(1.0 - step / 10, 1) for step in range(11))  # 1, 0.9, ..., 0.1, 0
 COLUMNS = ["exposure_cap", "objective", "unmet_total", "shadow_price_per_pp", "binding_stage", "status", "message"]
@@ -228,6 +230,18 @@ def _solve_on_dask(raw, shares, parts, scenario, workers, scheduler, record) -> 
             cluster.close()
 
 
+def uncapped_run_is_cap_1(data: ModelData) -> bool:
+    """Is a normal run of ``data`` the frontier's point at share 1?
+
+    Yes when no demand row has an ``any`` cap below 1 in any year: then
+    ``--exposure-cap 1`` (every ``any`` cap 1: no row) and the run itself
+    build the same LP (stage caps stay as written in both).
+    """
+    return all(
+        cap.max_share >= 1 for year in data.years for cap in data.at(year).exposure_caps if cap.stage == ANY_STAGE
+    )
+
+
 def solve_frontier(
     raw: RawWorkbook,
     shares: tuple[float, ...] = DEFAULT_SHARES,
@@ -236,9 +250,20 @@ def solve_frontier(
     scheduler: str | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     scenario: str | None = None,
+    uncapped: RunSummary | None = None,
 ) -> pd.DataFrame:
-    """The ``frontier`` sheet of ``raw`` at ``shares`` (in the order given), checked to be monotone."""
-    summaries = solve_points(raw, shares, workers, scheduler, progress, scenario)
-    table = frontier_table(shares, summaries)
+    """The ``frontier`` sheet of ``raw`` at ``shares`` (in the order given), checked to be monotone.
+
+    ``uncapped``: the summary of a run the caller has already solved that is
+    the point at share 1 (:func:`uncapped_run_is_cap_1`, same scenario); it
+    stands for the shares of 1 instead of solving them again.
+    """
+    summaries: dict[int, RunSummary] = {}
+    if uncapped is not None:
+        summaries = {position: uncapped for position, share in enumerate(shares) if share >= 1}
+    rest = [position for position in range(len(shares)) if position not in summaries]
+    solved = solve_points(raw, [shares[p] for p in rest], workers, scheduler, progress, scenario) if rest else []
+    summaries.update(zip(rest, solved, strict=True))
+    table = frontier_table(shares, [summaries[position] for position in range(len(shares))])
     check_monotone(table, mip_gap)
     return table
