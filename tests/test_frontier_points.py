@@ -160,14 +160,22 @@ def summary_objective(path: Path) -> float:
     return float(summary["objective"])
 
 
-def test_the_run_itself_is_the_cap_1_point_when_nothing_caps_any(tmp_path: Path):
-    """No `any` cap in the workbook: the frontier's share-1 row is the run's own summary, not solved again."""
+def test_the_run_itself_is_the_cap_1_point_when_nothing_caps_any(tmp_path: Path, capsys):
+    """No `any` cap in the workbook: the frontier's share-1 row is the run's own summary, not solved again.
+
+    The console shows the frontier too: each cap's cost and its rise over the loosest cap.
+    """
     path = write_case(tmp_path / "case.xlsx", projects_over_years(), YEAR_HEADERS)
     out = tmp_path / "out.xlsx"
     assert main([str(path), "-o", str(out), "--frontier", "1,0.5"]) == 0
     table = frontier_sheet(out)
     assert table["objective"].iloc[0] == summary_objective(out)  # the same number, written twice
     assert within_gap(table["objective"].iloc[1], solve_data(load_data(path, 0.5)).objective)
+    printed = capsys.readouterr().out
+    assert "Cost–exposure frontier" in printed and "USD, present value" in printed and "vs 100%" in printed
+    z1, z05 = table["objective"]
+    assert f"   100%  {z1:>20,.0f}  {0:>+20,.0f}" in printed
+    assert f"    50%  {z05:>20,.0f}  {z05 - z1:>+20,.0f}" in printed
 
 
 def test_with_an_any_cap_the_cap_1_point_is_solved_as_exposure_cap_1_would(tmp_path: Path):

@@ -66,7 +66,7 @@ def add_studies(
     added: list[str] = []
     if shares:
         from model.batch.variants import summarise
-        from model.studies.frontier import solve_frontier, uncapped_run_is_cap_1
+        from model.studies.frontier import frontier_lines, solve_frontier, uncapped_run_is_cap_1
 
         uncapped = None
         if outcome is not None and outcome.optimal and uncapped_run_is_cap_1(data):
@@ -84,6 +84,8 @@ def add_studies(
             scenario=options.scenario,
             uncapped=uncapped,
         )
+        for line in frontier_lines(table, data.has_years):
+            progress(line)
         report.add_sheet("frontier", table, before="legend")
         added.append("frontier")
         for row in table[table["status"] == "failed"].itertuples(index=False):

@@ -89,6 +89,28 @@ def frontier_table(shares: tuple[float, ...], summaries: list[RunSummary]) -> pd
     return pd.DataFrame(records, columns=COLUMNS)
 
 
+def frontier_lines(table: pd.DataFrame, over_years: bool) -> list[str]:
+    """The frontier sheet as console lines: cost at each cap, its rise over the loosest cap, unmet demand."""
+    unit = "t over the years" if over_years else "t/yr"
+    cost = "USD, present value" if over_years else "USD/yr"
+    solved = table.dropna(subset=["objective"])
+    loosest = solved.loc[solved["exposure_cap"].idxmax()] if len(solved) else None
+    rise = f"vs {loosest['exposure_cap']:.0%}" if loosest is not None else "rise"
+    lines = [
+        f"Cost–exposure frontier (every demand row's exposure at any stage capped at each share; {cost}):",
+        f"  {'cap':>5}  {'total cost':>20}  {rise:>20}  {'unmet (' + unit + ')':>24}  binding stage",
+    ]
+    for row in table.itertuples(index=False):
+        if row.status == "failed" or row.objective is None or pd.isna(row.objective):
+            lines.append(f"  {row.exposure_cap:>5.0%}  failed: {row.message}")
+            continue
+        lines.append(
+            f"  {row.exposure_cap:>5.0%}  {row.objective:>20,.0f}  {row.objective - loosest['objective']:>+20,.0f}  "
+            f"{row.unmet_total:>24,.1f}  {row.binding_stage or '-'}"
+        )
+    return lines
+
+
 def check_monotone(table: pd.DataFrame, mip_gap: float = 0.0) -> None:
     """VerificationError if a tighter cap is cheaper than a looser one beyond the tolerance.
 
