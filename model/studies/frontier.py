@@ -25,8 +25,9 @@ in the right-hand side of the ``any`` cap rows, Σ exposed ≤ s × quantity
 depend on the shares only, each solved loosest first on one model
 (:class:`FrontierCache`, the batch's :class:`~model.batch.reuse.ModelCache`):
 built once, and each next point passes HiGHS only its new row bounds and
-re-solves from the previous point's basis.  Tightening a right-hand side
-keeps that basis dual feasible, so dual simplex goes on from it.  Each
+re-solves from the basis HiGHS holds from the previous point (its LP
+relaxation, fixed LP and least-exposure phases start warm; branch and
+bound, where needed, starts from a cleared solver as in a normal run).  Each
 chain starts from a fresh HiGHS instance given exactly its first point's
 numbers, so a chain's results do not depend on where it runs: in this
 process by default (the chains one after the other, with no Dask: starting
