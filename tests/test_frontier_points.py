@@ -205,3 +205,18 @@ def test_a_scenarios_frontier_is_that_scenarios(tmp_path: Path):
         alone = solve_data(load_scenario(path, "double_us", row.exposure_cap))
         assert within_gap(row.objective, alone.objective)
         assert not within_gap(row.objective, solve_data(load_data(path, row.exposure_cap)).objective)
+
+
+def test_the_first_command_answers_what_de_risking_costs(tmp_path: Path):
+    """`python run.py`: the base case's `frontier` setting adds its six caps; the run itself is unchanged."""
+    out = tmp_path / "base_case.xlsx"
+    assert main(["-q", "-o", str(out)]) == 0
+    table = frontier_sheet(out)
+    assert list(table["exposure_cap"]) == [1, 0.8, 0.6, 0.4, 0.2, 0]
+    assert (table["status"] == "optimal").all()
+    objective = summary_objective(out)
+    assert objective == pytest.approx(90_678_387_944.53, rel=1e-4)  # as without the frontier (2025-2035, issue 9)
+    assert table["objective"].iloc[0] == objective  # the run is the point at 1: the base case has no `any` cap
+    rises = table["objective"].diff().iloc[1:]
+    assert (rises > MIP_GAP * table["objective"].iloc[1:]).all()  # every 20 points of de-risking cost something
+    assert rises.iloc[-1] > 2 * rises.iloc[:-1].max()  # and the last 20 the most (README)
