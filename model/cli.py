@@ -429,7 +429,7 @@ def _run(
     if studies is not None:
         from model.studies.attach import add_studies
 
-        for message in add_studies(outcome.report, source, data, studies, _say):
+        for message in add_studies(outcome.report, source, data, studies, _say, outcome):
             _warn(message)
     _step(f"Writing {output} ...")
     writer_notes: list[str] = []

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from model.data import ModelData
+from model.pipeline import RunOutcome
 from model.results.report import Report, legend_table
 
 
@@ -47,9 +48,12 @@ def add_studies(
     data: ModelData,
     options: StudyOptions,
     progress: Callable[[str], None],
+    outcome: RunOutcome | None = None,
 ) -> list[str]:
     """Solve the studies asked for (``options``, the ``frontier`` setting) and add their sheets to ``report``.
 
+    ``outcome``: the normal run just solved (of ``data``); the frontier takes
+    it as its point at share 1 when it is that point (no ``any`` cap below 1).
     Returns messages for the console (failed runs).
     """
     from model.workbook.read import read_workbook
@@ -61,10 +65,27 @@ def add_studies(
     notes: list[str] = []
     added: list[str] = []
     if shares:
-        from model.studies.frontier import solve_frontier
+        from model.batch.variants import summarise
+        from model.studies.frontier import frontier_lines, solve_frontier, uncapped_run_is_cap_1
 
+        uncapped = None
+        if outcome is not None and outcome.optimal and uncapped_run_is_cap_1(data):
+            uncapped = summarise(
+                "exposure_cap=1", data, outcome.sets, outcome.solution, outcome.objective, outcome.status
+            )
         progress(f"Solving the cost–exposure frontier at {len(shares)} caps ...")
-        table = solve_frontier(raw, tuple(shares), _mip_gap(data), options.workers, options.scheduler, progress=None)
+        table = solve_frontier(
+            raw,
+            tuple(shares),
+            _mip_gap(data),
+            options.workers,
+            options.scheduler,
+            progress=None,
+            scenario=options.scenario,
+            uncapped=uncapped,
+        )
+        for line in frontier_lines(table, data.has_years):
+            progress(line)
         report.add_sheet("frontier", table, before="legend")
         added.append("frontier")
         for row in table[table["status"] == "failed"].itertuples(index=False):
