@@ -54,4 +54,3 @@ def test_value_by_hand_with_and_without_the_plan_finding_heuristics(searches, of
     # One search per value the LP bounds left open; offered the plan, each runs without the sub-MIPs.
     assert searches, "branch and bound should have run"
     assert all(options == dict.fromkeys(PLAN_SEARCHES, not offer_the_plan) for options in searches)
-
