@@ -214,3 +214,19 @@ def test_build_pauses_the_garbage_collector_only_while_building(enabled):
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if original else gc.disable)()
+
+
+def test_the_built_model_joins_the_oldest_generation_and_is_still_collected():
+    """After the build the model is in generation 2 (not left for the young collections to scan), and a model
+    that is dropped while part of a reference cycle is still freed by a full collection."""
+    import weakref
+
+    data = synthetic_data(SMALL)
+    sets = build_sets(data)
+    model = build_model(data, sets)
+    assert any(obj is model for obj in gc.get_objects(generation=2))
+    model.cycle = [model]  # a reference cycle: only the cyclic collector can free it
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None

@@ -7,6 +7,8 @@ Names are those of ``docs/model.md`` and of the results workbook.
 
 from __future__ import annotations
 
+import gc
+
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
@@ -34,12 +36,22 @@ def build_model(data: ModelData, sets: ModelSets) -> pyo.ConcreteModel:
     collector took 0.75 of the build's 1.0 processor seconds.  Pyomo's own
     writers, the standard-form compiler of :mod:`model.solver.handoff`
     among them, pause it the same way (``PauseGC``, which restores the
-    collector's previous state on exit and nests).
+    collector's previous state on exit and nests).  The model then joins
+    the oldest generation directly: otherwise the young generations'
+    collections scan its objects once each and a full collection follows,
+    0.43 s over the rest of that run (collections 0.51 s in all against
+    0.08 s now).  It is still collected like any old object: a full
+    collection scans it whenever the collector's own rule calls one.
     """
     with PauseGC():
         model = pyo.ConcreteModel(name=data.case_name)
         define_formulation(model, data, sets)
         define_objective(model, data, sets)
+        # The finished model lives as long as the run: it goes to the oldest generation at once
+        # (freeze, then unfreeze: "put them back into the oldest generation"), instead of being
+        # scanned by the young generations' collections on its way there.
+        gc.freeze()
+        gc.unfreeze()
     return model
 
 
