@@ -15,7 +15,9 @@ hundred simplex iterations each, before any branch and bound:
   since unmet demand and shortfalls are always allowed), warm from that
   LP's basis: a feasible point, so z ≤ U.  If U − L ≤ mip_gap·|U|, U is z to
   the gap branch and bound would stop at;
-* otherwise branch and bound, offered U's point as its first incumbent.
+* otherwise branch and bound, offered U's point as its first incumbent
+  (and, having a plan, without HiGHS' sub-MIP heuristics that search for
+  one: :func:`_branch_and_bound`).
 
 * ``value`` of a built project (SPEC Part 2): z*(builds of p fixed at 0) − z*.
 * cost of the first tonne of a demand row of quantity 0: z*(quantity 1, its
@@ -192,7 +194,29 @@ def _search(task: tuple) -> Resolved:
     return _search_all([task])[0]
 
 
+# HiGHS' heuristics that solve a smaller MIP to find plans (relaxation-induced and relaxation-enforced
+# neighbourhood search, and the root's reduced-cost fixing one): off for a search offered a plan.
+# Their defaults (on) are kept for a search without one.
+PLAN_SEARCHES = ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost")
+
+
 def _branch_and_bound(mip: HighsBackend, form: StandardForm, change: BoundChange, point: np.ndarray | None) -> Resolved:
+    """z after ``change``, by branch and bound to the gap, offered ``point`` as its first plan.
+
+    Offered a plan (U's point: the plan before the change with only the
+    changed columns moved, the continuous ones re-optimised), the search
+    runs without the sub-MIP heuristics of :data:`PLAN_SEARCHES`: they look
+    for good plans, which it already has one of, and they were most of its
+    time — each solves a smaller MIP over the thousands of continuous
+    columns around a few dozen binary ones.  Measured in processor seconds
+    on the branch and bound of every project value (nine each): the 20 %
+    cap example 46.8 s → 8.8 s; the base case with every exposure capped at
+    15 % 116.7 s → 16.2 s, at 30 % 16.6 s → 3.5 s.  The gap proven is the
+    same target; within it the plan found may differ (on those cases: the
+    same values to the dollar, or values apart by less than the gap).
+    """
+    for option in PLAN_SEARCHES:
+        mip.set_option(option, point is None)
     with _changed(mip, change, form.col_lower, form.col_upper):
         if point is not None:
             mip.offer_solution(point)
