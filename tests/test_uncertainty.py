@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from model.cli import main
+from model.errors import InputError
 from model.studies.uncertainty import draw, factor_value, solve_samples
 from model.workbook.read import read_workbook
 from model.workbook.study_inputs import Factor
@@ -178,3 +179,46 @@ def test_the_base_case_uncertainty_sheet_draws_and_moves_the_premium_rows_togeth
     assert (values["factor_3"] - 0.667) / 0.666 == pytest.approx((values["factor_4"] - 0.934) / 0.133, rel=1e-9)
     samples, _, failed = solve_samples(raw, 2, seed=7, workers=1)
     assert failed == [] and (samples["status"] == "optimal").all()
+
+
+SCENARIO_SHEETS = {
+    "scenarios": ["scenario", "description", "based_on", "probability", "source"],
+    "changes": ["scenario", "sheet", "column", "operation", "value", "match"],
+}
+
+
+def with_scenario(tmp_path: Path, uncertainty: list[list], changes: list[list]) -> Path:
+    sheets = {**two_mines(uncertainty), "scenarios": [["dear", "", None, None, None]], "changes": changes}
+    return write_case(tmp_path / "mc_s.xlsx", sheets, {**HEADERS, "uncertainty": UNCERTAINTY, **SCENARIO_SHEETS})
+
+
+def test_a_scenario_that_moves_a_factors_match_still_solves(tmp_path: Path, capsys):
+    # The factor selects the US mine by its cost (unit_cost=30); scenario 'dear' puts every cost up 10 % (US
+    # mine 33), so on the scenario's data the match finds nothing. The scenario does not use the uncertainty
+    # sheet: it solves, z = 100 t x 11 USD/t = 1,100 USD (the Chinese mine covers the demand).
+    path = with_scenario(
+        tmp_path,
+        [["facility_processes", "unit_cost", "uniform", 1, 2, None, "unit_cost=30", None]],
+        [["dear", "facility_processes", "unit_cost", "scale", 1.1, None]],
+    )
+    out = tmp_path / "dear.xlsx"
+    assert main([str(path), "--scenario", "dear", "-q", "-o", str(out)]) == 0, capsys.readouterr().err
+    summary = dict(load_workbook(out, read_only=True)["summary"].iter_rows(min_row=2, max_col=2, values_only=True))
+    assert summary["objective"] == pytest.approx(1100.0)
+
+
+def test_samples_of_a_scenario_check_the_factors_on_the_scenarios_data(tmp_path: Path):
+    # On the scenario's data the US mine costs 33: a match on unit_cost=33 selects it there (and nothing in the
+    # workbook as given), a match on unit_cost=30 the other way round.
+    changes = [["dear", "facility_processes", "unit_cost", "scale", 1.1, None]]
+    on_scenario = with_scenario(
+        tmp_path, [["facility_processes", "unit_cost", "uniform", 1, 2, None, "unit_cost=33", None]], changes
+    )
+    samples, _, failed = solve_samples(read_workbook(on_scenario), 3, seed=2, workers=1, scenario="dear")
+    assert failed == [] and samples["objective"].tolist() == pytest.approx([1100.0] * 3)
+    on_base = with_scenario(
+        tmp_path, [["facility_processes", "unit_cost", "uniform", 1, 2, None, "unit_cost=30", None]], changes
+    )
+    with pytest.raises(InputError) as error:
+        solve_samples(read_workbook(on_base), 3, seed=2, workers=1, scenario="dear")
+    assert "unit_cost=30" in str(error.value.problems[0])

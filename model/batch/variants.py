@@ -21,7 +21,7 @@ from model.results.report import (
 )
 from model.results.verify import columns, delivered_and_exposed, rows
 from model.scenarios import apply_changes, apply_scenario
-from model.scenarios.apply import located
+from model.scenarios.apply import located, without_uncertainty
 from model.scenarios.changes import Change
 from model.workbook.read import RawWorkbook
 from model.workbook.schema import ANY_STAGE
@@ -99,6 +99,7 @@ def variant_data(raw: RawWorkbook, variant: Variant) -> ModelData:
     """The validated data of ``variant`` (raises InputError naming the change and the target rows)."""
     applied = apply_scenario(raw, variant.scenario) if variant.scenario else raw
     applied = apply_changes(applied, variant.changes)  # a copy even without changes: validate normalises in place
+    applied = without_uncertainty(applied)  # checked on the workbook as given; a variant may move its matches
     try:
         data = validate(applied, variant.exposure_cap)
     except InputError as error:

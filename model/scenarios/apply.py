@@ -228,9 +228,25 @@ def located(problem: Problem, records: dict[str, list[Record]]) -> Problem:
     return dataclasses.replace(problem, expected=f"{problem.expected} ({'; '.join(notes)})")
 
 
+def without_uncertainty(raw: RawWorkbook) -> RawWorkbook:
+    """``raw`` without its ``uncertainty`` sheet (a new RawWorkbook; the records are shared, not copied).
+
+    The uncertainty sheet is checked on the workbook as given (with every run). A scenario or a Monte Carlo
+    draw may move the very cells a factor's ``match`` selects (all costs +10 % leaves no row with
+    ``unit_cost=30000``), so a variant's workbook is validated without it: a variant never uses the sheet (its
+    draws arrive as changes), and ``--scenario X --samples N`` checks the factors on X's own data.
+    """
+    if not raw.records.get("uncertainty"):
+        return raw
+    return dataclasses.replace(raw, records={**raw.records, "uncertainty": []}, present=raw.present - {"uncertainty"})
+
+
 def validate_scenario(raw: RawWorkbook, name: str, exposure_cap_override: float | None = None) -> ModelData:
-    """Scenario ``name`` applied and validated; every problem names the change or overlay row behind it."""
-    applied = apply_scenario(raw, name)
+    """Scenario ``name`` applied and validated; every problem names the change or overlay row behind it.
+
+    The uncertainty sheet is not checked again on the scenario's data (:func:`without_uncertainty`).
+    """
+    applied = without_uncertainty(apply_scenario(raw, name))
     try:
         data = validate(applied, exposure_cap_override)
     except InputError as error:

@@ -32,7 +32,6 @@ Sheets:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -41,7 +40,7 @@ from scipy.stats import triang
 
 from model.batch import RunSummary, Variant, run_batch
 from model.errors import InputError, Problem
-from model.scenarios import Change
+from model.scenarios import Change, apply_scenario
 from model.workbook.read import RawWorkbook
 from model.workbook.study_inputs import Factor, read_factors
 
@@ -155,7 +154,9 @@ def solve_samples(
     InputError when the workbook has no uncertainty rows (nothing to draw).
     """
     problems: list[Problem] = []
-    factors = read_factors(raw.records, problems)
+    # The factors select rows of the workbook they are drawn on: the scenario's, with --scenario X.
+    drawn_on = apply_scenario(raw, scenario) if scenario else raw
+    factors = read_factors(drawn_on.records, problems)
     if problems:
         raise InputError(problems)
     if not factors:
@@ -171,12 +172,9 @@ def solve_samples(
             ]
         )
     variants, draws = sample_variants(factors, seed, samples, scenario)
-    # The factors were checked on the workbook as given. A draw moves the very cells a factor's match may
-    # select (a match on unit_cost=30000 selects nothing once that unit_cost is scaled), so the draws are
-    # solved without the uncertainty sheet: checking it again on a drawn workbook would fail every draw.
-    drawn_from = dataclasses.replace(
-        raw, records={**raw.records, "uncertainty": []}, present=raw.present - {"uncertainty"}
-    )
-    summaries = run_batch(drawn_from, variants, workers=workers, scheduler=scheduler, progress=progress)
+    # The factors were checked above. A draw moves the very cells a factor's match may select (a match on
+    # unit_cost=30000 selects nothing once that unit_cost is scaled), so the draws are validated without the
+    # uncertainty sheet (model.batch.variants.variant_data).
+    summaries = run_batch(raw, variants, workers=workers, scheduler=scheduler, progress=progress)
     failed = [f"Monte Carlo {run.name} failed: {run.message}" for run in summaries if not run.ok]
     return samples_table(draws, summaries), percentiles_table(summaries), failed
