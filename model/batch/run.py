@@ -33,13 +33,15 @@ model each time.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.batch.reuse import ModelCache
 from model.batch.variants import RunSummary, Variant, failed, problem_text, summarise, variant_data
@@ -48,6 +50,9 @@ from model.pipeline import solve_data
 from model.solver.backend import available_cores
 from model.workbook.read import RawWorkbook
 from model.workbook.write import write_results
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 CHUNK_SIZE = 8  # variants per task at most
 CHUNKS_AT_LEAST = 16  # smaller batches are cut finer so that every worker gets a share
@@ -156,12 +161,15 @@ def run_batch(
     return _run_on_dask(raw, parts, token, reuse, directory, workers, scheduler, report, total)
 
 
-def _run_on_dask(raw, parts, token, reuse, directory, workers, scheduler, report: Progress, total) -> list[RunSummary]:
-    from dask.distributed import Client, LocalCluster, as_completed
+@contextlib.contextmanager
+def dask_client(workers: int | None, scheduler: str | None, tasks: int) -> Iterator[Client]:
+    """A dask.distributed client: on ``scheduler`` if given, else on a local cluster of worker processes with
+    one thread each (``workers``, default one per core, never more than ``tasks``); closed on leaving."""
+    from dask.distributed import Client, LocalCluster
 
     cluster = None
     if scheduler is None:
-        count = max(1, min(workers or available_cores(), len(parts)))
+        count = max(1, min(workers or available_cores(), tasks))
         with warnings.catch_warnings():  # the scheduler's HTTP server moving off a busy port is no news to the user
             warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
             cluster = LocalCluster(
@@ -171,6 +179,17 @@ def _run_on_dask(raw, parts, token, reuse, directory, workers, scheduler, report
     else:
         client = Client(scheduler)
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _run_on_dask(raw, parts, token, reuse, directory, workers, scheduler, report: Progress, total) -> list[RunSummary]:
+    from dask.distributed import as_completed
+
+    with dask_client(workers, scheduler, len(parts)) as client:
         shared = client.scatter(raw, broadcast=True)
         futures = [client.submit(run_chunk, shared, part, token, reuse, directory, pure=False) for part in parts]
         index = {future.key: number for number, future in enumerate(futures)}
@@ -187,7 +206,3 @@ def _run_on_dask(raw, parts, token, reuse, directory, workers, scheduler, report
             failures += sum(not r.ok for r in done[number])
             report(sum(len(rows) for rows in done.values()), failures, total)
         return [row for number in range(len(parts)) for row in done[number]]
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -46,7 +46,6 @@ point is an independent run's optimum to within that gap, as SPEC asks.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -54,11 +53,11 @@ import pandas as pd
 
 from model.batch import RunSummary, Variant
 from model.batch.reuse import ModelCache
-from model.batch.run import run_variant
+from model.batch.run import dask_client, run_variant
 from model.batch.variants import failed
 from model.data import ModelData
 from model.errors import VerificationError
-from model.solver.backend import HighsBackend, available_cores
+from model.solver.backend import HighsBackend
 from model.solver.handoff import StandardForm
 from model.workbook.read import RawWorkbook
 from model.workbook.schema import ANY_STAGE
@@ -219,20 +218,9 @@ def solve_points(
 
 def _solve_on_dask(raw, shares, parts, scenario, workers, scheduler, record) -> None:
     """Each chain a task on dask.distributed (local worker processes with one thread each, or ``scheduler``)."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    cluster = None
-    if scheduler is None:
-        count = max(1, min(workers or available_cores(), len(parts)))
-        with warnings.catch_warnings():  # the scheduler's HTTP server moving off a busy port is no news to the user
-            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-            cluster = LocalCluster(
-                n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-            )
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
+    with dask_client(workers, scheduler, len(parts)) as client:
         shared = client.scatter(raw, broadcast=True)
         futures = [
             client.submit(solve_chain, shared, [shares[p] for p in positions], scenario, pure=False)
@@ -247,10 +235,6 @@ def _solve_on_dask(raw, shares, parts, scenario, workers, scheduler, record) -> 
                 record(positions, [failed(f"exposure_cap={shares[p]:g}", reason) for p in positions])
             else:
                 record(positions, future.result())
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def uncapped_run_is_cap_1(data: ModelData) -> bool:
