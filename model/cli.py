@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from model.console import NORMAL, QUIET, VERBOSE, RunConsole
-from model.errors import InputError, SolverError, VerificationError
+from model.errors import InputError, Problem, SolverError, VerificationError
 from model.workbook.read import WorkbookUnreadable
 
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
@@ -416,6 +416,11 @@ def _run(
     _CONSOLE.end_step()
     for message in data.warnings + numeric_warnings(data):
         _warn(message)
+    if studies is not None and studies.samples is not None and not scenario and not data.uncertainty_factors:
+        # --samples with nothing to draw: refused before anything is solved (a scenario's data is validated
+        # without the uncertainty sheet, so --scenario X --samples is checked when the draws are made)
+        needed = "at least one factor row for --samples (the sheet is missing or empty)"
+        raise InputError([Problem("uncertainty", None, None, None, needed)])
     _say(
         f"Case '{data.case_name}': {len(data.countries)} countries, {len(data.facilities)} facilities, "
         f"{len(data.processes)} processes, {len(data.demands)} demand rows"

@@ -201,6 +201,7 @@ class ModelData:
     stockpiles: list[Stockpile] = field(default_factory=list)
     has_years: bool = False  # a `years` sheet: results carry a year column
     observations: list[Observation] = field(default_factory=list)  # calibration facts (SPEC Part 4)
+    uncertainty_factors: int = 0  # rows of the uncertainty sheet (Monte Carlo factors, checked by validate)
 
     def at(self, year: int) -> YearData:
         """The rows that apply in ``year``."""

@@ -222,3 +222,14 @@ def test_samples_of_a_scenario_check_the_factors_on_the_scenarios_data(tmp_path:
     with pytest.raises(InputError) as error:
         solve_samples(read_workbook(on_base), 3, seed=2, workers=1, scenario="dear")
     assert "unit_cost=30" in str(error.value.problems[0])
+
+
+def test_samples_without_an_uncertainty_sheet_are_refused_before_solving(tmp_path: Path, capsys):
+    # Nothing to draw: exit 2 with the sheet named, and the case is not solved first (no solving step printed,
+    # no results written).
+    path = write_case(tmp_path / "plain.xlsx", {k: v for k, v in two_mines([]).items() if k != "uncertainty"}, HEADERS)
+    out = tmp_path / "out.xlsx"
+    assert main([str(path), "--samples", "5", "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "sheet 'uncertainty'" in captured.err and "missing or empty" in captured.err
+    assert "Solving" not in captured.out and not out.exists()

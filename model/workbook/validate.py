@@ -293,7 +293,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
             "a capped solution with observations of the uncapped one (calibrate on a run without caps, e.g. "
             "--exposure-cap 1 and no stage caps)"
         )
-    read_factors(records, problems)  # the uncertainty sheet (Monte Carlo): checked with every run
+    factors = read_factors(records, problems)  # the uncertainty sheet (Monte Carlo): checked with every run
     problems = [p for p in dict.fromkeys(problems) if not follows_from(p, broken)]  # several years: once
     if problems:
         raise InputError(sorted_problems(problems), notes)
@@ -320,6 +320,7 @@ def validate(raw: RawWorkbook, exposure_cap_override: float | None = None) -> Mo
         stockpiles=plans.stockpiles,
         has_years=has_years,
         observations=observations,
+        uncertainty_factors=len(factors),
     )
     return data
 
