@@ -88,15 +88,3 @@ def test_kahan_sums_are_pandas_group_sums():
     ours = kahan_sums(keys, values)
     assert list(ours) == list(expected.index)
     assert [ours[k] for k in expected.index] == pytest.approx(expected.tolist(), rel=1e-12)
-
-
-def test_capacity_by_year_equals_the_reports(raw):  # noqa: F811
-    from model.batch.variants import _capacity_by_year
-    from model.pipeline import solve_data
-    from model.results.report import capacity_by_year
-
-    base = read_workbook(BASE_CASE)
-    for outcome in (solve_data(variant_data(raw, Variant("hand"))), solve_data(variant_data(base, Variant("base")))):
-        expected = capacity_by_year(outcome.data, outcome.sets, outcome.solution)
-        assert _capacity_by_year(outcome.data, outcome.sets, outcome.solution) == expected
-        assert list(_capacity_by_year(outcome.data, outcome.sets, outcome.solution)) == list(expected)

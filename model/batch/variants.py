@@ -15,6 +15,7 @@ from model.results.extract import Solution
 from model.results.report import (
     BINDING_TOLERANCE,
     SHARE_POINT,
+    capacity_by_year,
     deliveries_table,
     exposure_caps_table,
     facilities_table,
@@ -172,31 +173,6 @@ def kahan_sums(keys: Iterable[Hashable], values: Iterable[float]) -> dict:
     return total
 
 
-def _capacity_by_year(data: ModelData, sets, solution: Solution) -> dict[tuple[str, int], tuple[float, float]]:
-    """:func:`model.results.report.capacity_by_year`, reading the tables' columns instead of pandas rows.
-
-    The same sums in the same order: (facility, year) -> (capacity + expansions up to the year + projects
-    online, expansions up to the year).
-    """
-    added: dict[str, list[tuple[int, float]]] = {}
-    for facility, year, value in rows(solution.expansion, "facility", "year", "value"):
-        added.setdefault(facility, []).append((year, value))
-    projects = {p.name: p for p in data.projects}
-    online: dict[tuple[str, int], float] = {}
-    for name, start, value in rows(solution.build, "project", "year", "value"):
-        project = projects[name]
-        for year in sets.years:
-            if start <= year <= start + project.life - 1:
-                key = (project.facility, year)
-                online[key] = online.get(key, 0.0) + project.capacity * value
-    out = {}
-    for year in sets.years:
-        for name, facility in data.at(year).facilities.items():
-            expansion = sum(value for start, value in added.get(name, ()) if start <= year)
-            out[name, year] = (facility.capacity + expansion + online.get((name, year), 0.0), expansion)
-    return out
-
-
 def summarise(
     name: str, data: ModelData, sets, solution: Solution, objective: float, status: str, message: str = ""
 ) -> RunSummary:
@@ -248,7 +224,7 @@ def summarise(
     activity = kahan_sums(
         zip(*columns(solution.activity, "facility", "year"), strict=True), solution.activity["value"].tolist()
     )
-    available = _capacity_by_year(data, sets, solution)
+    available = capacity_by_year(data, sets, solution)
     facility_keys: list[str] = []
     levels: list[float] = []
     capacities: list[float] = []

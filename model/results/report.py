@@ -24,6 +24,7 @@ from model.results.verify import (
     cost_components,
     delivered_and_exposed,
     project_cost_per_year,
+    rows,
     verify_sourcing,
     yearly_costs,
 )
@@ -180,11 +181,11 @@ def capacity_by_year(
     Available = the year's input capacity + expansions up to the year + capacity of projects online.
     """
     added: dict[str, list[tuple[int, float]]] = {}
-    for facility, year, value in solution.expansion[["facility", "year", "value"]].itertuples(index=False):
+    for facility, year, value in rows(solution.expansion, "facility", "year", "value"):
         added.setdefault(facility, []).append((year, value))
     projects = {p.name: p for p in data.projects}
     online: dict[tuple[str, int], float] = {}
-    for name, start, value in solution.build[["project", "year", "value"]].itertuples(index=False):
+    for name, start, value in rows(solution.build, "project", "year", "value"):
         project = projects[name]
         for year in sets.years:
             if start <= year <= start + project.life - 1:
@@ -370,7 +371,7 @@ def budgets_table(data: ModelData, sets: ModelSets, solution: Solution) -> pd.Da
     projects = {p.name: p for p in data.projects}
     first = sets.years[0]
     committed: dict[tuple[str, int], float] = {}
-    for name, start, value in solution.build[["project", "year", "value"]].itertuples(index=False):
+    for name, start, value in rows(solution.build, "project", "year", "value"):
         project = projects[name]
         if project.funder is not None:
             key = (project.funder, max(first, start - project.lead_time))
