@@ -67,7 +67,7 @@ from model.solver.handoff import StandardForm, integer_columns, standard_form
 from model.solver.least_exposure import least_exposure, weight_vector
 from model.solver.solve import (  # the phases solve_model runs, on a loaded model
     SolveResult,
-    _solve_lp,
+    cost_optimal_lp,
     cost_optimal_mip,
 )
 
@@ -374,7 +374,7 @@ class ModelCache:
         if len(loaded.integer):
             phase1 = cost_optimal_mip(backend, loaded.integer, time_limit, notes)
         else:
-            phase1 = _solve_lp(backend, time_limit)
+            phase1 = cost_optimal_lp(backend, time_limit)
         values = phase1.values
         if phase1.optimal and phase1.lp_in_backend:
             values = least_exposure(backend, values, loaded.exposure, loaded.relabel, notes, restore=False)

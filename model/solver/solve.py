@@ -97,7 +97,10 @@ def solve_model(
     started = time.perf_counter()
     handoff_seconds = started - handoff_started
     notes: list[str] = []
-    phase1 = cost_optimal_mip(backend, integer, time_limit, notes) if len(integer) else _solve_lp(backend, time_limit)
+    if len(integer):
+        phase1 = cost_optimal_mip(backend, integer, time_limit, notes)
+    else:
+        phase1 = cost_optimal_lp(backend, time_limit)
     optimal, time_limited, values = phase1.optimal, phase1.time_limited, phase1.values
     if time_limited:
         notes.append("the time limit was reached: the best solution found is reported, not proven optimal")
@@ -152,8 +155,11 @@ class PhaseOne:
     fixed_basis: object | None = None  # highspy.HighsBasis of its LP with the integer choices fixed
 
 
-def _solve_lp(backend: HighsBackend, time_limit: float | None) -> PhaseOne:
-    """min c·x, once."""
+def cost_optimal_lp(backend: HighsBackend, time_limit: float | None) -> PhaseOne:
+    """Phase 1 of an LP: min c·x on the loaded model, once (from its current basis when it has one).
+
+    Returns the optimum, its values and row duals (SolverError unless HiGHS found a usable point).
+    """
     backend.run()
     _raise_unless_usable(backend, time_limit)
     return PhaseOne(backend.objective(), backend.values(), backend.row_duals(), backend.optimal, backend.time_limited)
