@@ -377,7 +377,9 @@ class ModelCache:
             phase1 = cost_optimal_lp(backend, time_limit)
         values = phase1.values
         if phase1.optimal and phase1.lp_in_backend:
-            values = least_exposure(backend, values, loaded.exposure, loaded.relabel, notes, restore=False)
+            # restore: the next variant's cost LP starts from this one's cost-optimal basis, not from the last
+            # least-exposure phase's (measured: one-year base case 38.8 -> 23.3 ms a run, BLEECAM 18.3 -> 17.1)
+            values = least_exposure(backend, values, loaded.exposure, loaded.relabel, notes, restore=True)
         loaded.last_values = values
         solved = time.perf_counter()
         status = "optimal" if phase1.optimal else "time limit reached" if phase1.time_limited else backend.status_text()
