@@ -1,12 +1,20 @@
 """The benchmark runs end to end and its two routes agree (no timing asserted)."""
 
+from pathlib import Path
+
 import pytest
 
+from model.bench.highs_alone import highs_alone
 from model.bench.matrix import build_matrix, solve_matrix
 from model.bench.run import MARK_END, MARK_START, main
+from model.bench.scenarios import first_year_only, variants
 from model.bench.synthetic import Size, synthetic_data, write_data_workbook
 from model.formulation.sets import build_sets
 from model.pipeline import load_data
+from model.workbook.read import read_workbook
+from model.workbook.validate import validate
+
+BASE_CASE = Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx"
 
 
 def test_benchmark_smallest_size_over_years_updates_only_its_block(tmp_path, capsys):
@@ -59,3 +67,24 @@ def test_benchmark_workbook_reads_back_as_the_same_case(size, tmp_path):
     lp, lp_back = build_matrix(data, build_sets(data)), build_matrix(back, build_sets(back))
     assert lp_back.shape == lp.shape and len(lp_back.integer) == len(lp.integer)
     assert solve_matrix(lp_back, mip_gap=1e-9)[0] == pytest.approx(solve_matrix(lp, mip_gap=1e-9)[0], rel=1e-9)
+
+
+def test_highs_alone_solves_the_same_lps_as_the_product():
+    """The batch benchmark's physical limit solves each variant's LP to the product's objective.
+
+    ``first_year_only`` keeps the base case's 2025 rows (a one-year LP: projects divisible), the
+    variants change costs, demand and capacities; HiGHS alone (plain highspy, warm and cold) must reach
+    the objective the product's model cache reaches on the same numbers, else its times measure
+    another problem.
+    """
+    raw = first_year_only(read_workbook(BASE_CASE))
+    assert all(
+        not isinstance(r.get("year"), int | float) or r["year"] <= 2025 for rows in raw.records.values() for r in rows
+    )
+    data = validate(raw)
+    assert data.years == [2025] and not any(p.all_or_nothing for p in data.projects)
+    batch = variants(raw, 4, seed=3)
+    alone = highs_alone(raw, batch)
+    assert alone.runs == 4
+    assert alone.objective_gap < 1e-9
+    assert alone.warm_seconds > 0 and alone.cold_seconds > 0

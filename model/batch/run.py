@@ -97,6 +97,7 @@ def run_variant(
                 variant.name, data, sets, solution, result.objective, result.status, "; ".join(result.notes)
             )
             summary.rebuilt = built
+            summary.solver_seconds = result.solve_seconds
     except (SolverError, VerificationError, OSError) as error:
         return failed(variant.name, f"{type(error).__name__}: {error}", time.perf_counter() - started)
     summary.seconds = time.perf_counter() - started

@@ -67,7 +67,8 @@ class RunSummary:
     message: str = ""  # why the run failed, or notes of the solver
     results_path: str | None = None  # the run's own results workbook, when written
     rebuilt: bool = True  # the model was built for this run (False: a re-solve of a model built before)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole run, where it ran
+    solver_seconds: float = 0.0  # of which the solver phases (cost-optimal, least exposure), s
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,10 @@
 Runs the same N number-only variants of a case (default the base case) three
 ways and prints the times and their ratios, measured in one run:
 
+0. the physical limit: the variants' cost LPs re-solved by HiGHS alone
+   (:mod:`model.bench.highs_alone`: ``highspy`` and nothing else), warm
+   and cold;
+
 1. serially, building the model for every variant (sets, Pyomo model,
    standard form, hand-off: ``reuse=False``);
 2. serially, building once and re-solving (:mod:`model.batch.reuse`);
@@ -23,13 +27,17 @@ demand quantity by another, and the capacities of one stage's facilities
 by a third (factors drawn from 0.8–1.2 with ``--seed``): costs, demand and
 capacities, no structure.  ``--lp`` makes every project divisible (the base
 case's whole plants are all-or-nothing, a MIP), so that the re-solves are
-LPs, warm-started from the last basis.  The objectives of the three runs
+LPs, warm-started from the last basis.  ``--one-year`` keeps only the
+first model year's rows (and makes projects divisible): the one-year
+base case the issue's speed goals were set on, before the base case ran
+over 2025–2035.  The objectives of the three runs
 are compared (a MIP's within its gap).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import time
@@ -38,8 +46,9 @@ from pathlib import Path
 
 from model.batch.run import run_batch
 from model.batch.variants import Variant
+from model.bench.highs_alone import highs_alone
 from model.scenarios import Change, apply_changes
-from model.workbook.read import read_workbook
+from model.workbook.read import RawWorkbook, read_workbook
 
 
 def variants(raw, count: int, seed: int) -> list[Variant]:
@@ -67,6 +76,21 @@ def variants(raw, count: int, seed: int) -> list[Variant]:
     return rows
 
 
+def first_year_only(raw: RawWorkbook) -> RawWorkbook:
+    """``raw`` with its first model year only (rows of later years dropped) and every project divisible."""
+    years = sorted(r["year"] for r in raw.records.get("years", []) if r.get("year") is not None)
+    if years:
+        first = years[0]
+        records = {
+            sheet: [r for r in rows if not (isinstance(r.get("year"), int | float) and r["year"] > first)]
+            for sheet, rows in raw.records.items()
+        }
+        raw = dataclasses.replace(raw, records=records)
+    if raw.records.get("projects"):
+        raw = apply_changes(raw, [Change("projects", "all_or_nothing", "set", "no", None)])
+    return raw
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m model.bench.scenarios", description=__doc__.splitlines()[0])
     parser.add_argument("case", nargs="?", type=Path, default=Path("inputs/base_case.xlsx"))
@@ -74,15 +98,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lp", action="store_true", help="every project divisible: the variants are LPs")
+    parser.add_argument("--one-year", action="store_true", help="the case's first model year only, projects divisible")
     parser.add_argument("--skip-rebuild", action="store_true", help="time only the re-solving runs")
     arguments = parser.parse_args(argv)
 
     raw = read_workbook(arguments.case)
-    if arguments.lp and raw.records.get("projects"):
+    if arguments.one_year:
+        raw = first_year_only(raw)
+    elif arguments.lp and raw.records.get("projects"):
         raw = apply_changes(raw, [Change("projects", "all_or_nothing", "set", "no", None)])
     batch = variants(raw, arguments.count, arguments.seed)
-    print(f"{arguments.case}{' (projects divisible: LP)' if arguments.lp else ''}: {len(batch)} variants")
+    shape = " (first model year only, projects divisible: LP)" if arguments.one_year else ""
+    shape = shape or (" (projects divisible: LP)" if arguments.lp else "")
+    print(f"{arguments.case}{shape}: {len(batch)} variants")
     print(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    alone = highs_alone(raw, batch)
+    if alone.runs:
+        print(
+            f"  HiGHS alone, cost LP: warm {1000 * alone.warm_seconds:.2f} ms/run ({1 / alone.warm_seconds:.0f} runs/s "
+            f"a core), cold {1000 * alone.cold_seconds:.2f} ms/run ({1 / alone.cold_seconds:.0f} runs/s a core); "
+            f"objectives as the product's to {alone.objective_gap:.1e}"
+        )
     timings: dict[str, float] = {}
     results = {}
     running = f"{arguments.workers} workers, running"
@@ -113,9 +149,10 @@ def main(argv: list[str] | None = None) -> None:
         failed = [row for row in rows if not row.ok]
         built = sum(row.rebuilt for row in rows if row.ok)  # a failed row never reached a model
         inside = 1000 * sum(row.seconds for row in rows) / len(rows)  # each run's own time, where it ran
+        solver = 1000 * sum(row.solver_seconds for row in rows) / len(rows)
         print(
             f"  {label:<22} {timings[label]:8.2f} s  {len(rows) / timings[label]:7.2f} runs/s  "
-            f"{1000 * timings[label] / len(rows):8.1f} ms/run{cpu}  (in the run {inside:.1f})  "
+            f"{1000 * timings[label] / len(rows):8.1f} ms/run{cpu}  (in the run {inside:.1f}, solver {solver:.1f})  "
             f"built {built}x  failed {len(failed)}"
         )
         for row in failed[:3]:
@@ -133,6 +170,13 @@ def main(argv: list[str] | None = None) -> None:
     parallel = modes[2][0]
     print(f"  {parallel} vs serial reuse: {timings['serial, reuse'] / timings[parallel]:.2f}x (cluster start included)")
     print(f"  {running} vs serial reuse: {timings['serial, reuse'] / timings[running]:.2f}x")
+    if alone.runs:
+        serial = timings["serial, reuse"] / len(batch)
+        print(
+            f"  serial reuse vs HiGHS alone (cost LP, warm): {serial / alone.warm_seconds:.1f}x the time; "
+            f"{running}: {len(batch) / timings[running]:.0f} runs/s against HiGHS alone's "
+            f"{arguments.workers / alone.warm_seconds:.0f} on {arguments.workers} cores"
+        )
     print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
