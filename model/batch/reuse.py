@@ -43,6 +43,16 @@ HiGHS instance with exactly its numbers, as a fresh build would be
 (:meth:`ModelCache.solve` with ``restart``), so each chunk is solved by the
 same sequence of HiGHS calls on whatever worker it lands, whatever that
 worker ran before.
+
+That first variant starts from the **reference basis** when there is one
+(:meth:`ModelCache.set_reference`): the optimal basis of the batch's own
+workbook, unchanged (its LP, or a MIP's LP relaxation), solved from nothing
+by every worker once per batch.  It is the same basis on every worker (the
+same data, built and solved by the same calls) and is used only where the
+variant's model has the reference's structure and shape, a test of the
+variant alone; so a chunk still starts the same way wherever it runs, but
+from a basis near its optimum instead of from nothing (the 11-year base
+case's LP: 96 ms warm against 416 ms cold in HiGHS alone).
 """
 
 from __future__ import annotations
@@ -187,6 +197,27 @@ class ModelCache:
         self.builds = 0
         self.resolves = 0
         self.sets_kept = 0  # variants whose index sets were the held model's (not built again)
+        self.reference: tuple[tuple, tuple[int, int], object] | None = None  # (structure, shape, basis)
+        self.reference_tried = False
+
+    def set_reference(self, data: ModelData) -> None:
+        """Solve ``data`` (the batch's workbook) from nothing and keep its optimal basis (module docstring).
+
+        A MIP's LP relaxation is solved: its basis is where the next
+        variant's relaxation starts.  Without an optimal basis (infeasible,
+        a time limit) there is no reference and chunks start from nothing.
+        """
+        self.reference_tried = True
+        self.prepare(data, restart=True)
+        loaded = self.loaded
+        backend = loaded.backend
+        if len(loaded.integer):
+            backend.relax_integrality()
+        backend.run()
+        if backend.optimal:
+            self.reference = (loaded.structure, loaded.form.matrix.shape, backend.get_basis())
+        if len(loaded.integer):
+            backend.set_integrality(loaded.integer)
 
     def _build(self, data: ModelData, sets: ModelSets) -> Loaded:
         """Build the Pyomo model, hand it to a new HiGHS instance, and check the NumPy build against it."""
@@ -302,6 +333,13 @@ class ModelCache:
             )
             loaded.backend = self._new_backend(form, loaded.integer, loaded.options)
             loaded.last_values = None
+            reference = self.reference
+            if (
+                reference is not None
+                and reference[1] == loaded.form.matrix.shape
+                and (reference[0] is loaded.structure or reference[0] == loaded.structure)
+            ):
+                loaded.backend.set_basis(reference[2])
             return
         backend = loaded.backend
         backend.set_integrality(loaded.integer)

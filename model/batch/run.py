@@ -114,10 +114,26 @@ def run_chunk(
     """A chunk of variants in order on this process's model (the task a worker runs)."""
     cache = _cache(token or uuid.uuid4().hex, reuse)
     directory = Path(write_dir) if write_dir is not None else None
+    if reuse and directory is None and not cache.reference_tried:
+        _set_reference(raw, cache)
     return [
         run_variant(raw, variant, cache, restart=index == 0, write_dir=directory)
         for index, variant in enumerate(variants)
     ]
+
+
+def _set_reference(raw: RawWorkbook, cache: ModelCache) -> None:
+    """The batch's workbook as it is, solved once on this worker: its basis starts every chunk (reuse.py).
+
+    A workbook that is not valid as it is, or whose LP has no optimal basis,
+    gives no reference: chunks then start from nothing, as each variant
+    reports its own problems.
+    """
+    cache.reference_tried = True  # once per batch and worker, whatever comes of it
+    try:
+        cache.set_reference(variant_data(raw, Variant("reference")))
+    except (InputError, SolverError):
+        cache.reference = None
 
 
 def chunk_size(total: int) -> int:
