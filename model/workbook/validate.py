@@ -29,7 +29,7 @@ from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_
 from model.workbook.references import check_reference, did_you_mean
 from model.workbook.schema import ANY_STAGE, MAX_QUANTITY, SETTINGS, SHEETS, WILDCARD
 from model.workbook.study_inputs import parse_shares, read_factors
-from model.workbook.wildcards import Rule, WildcardTable, find_conflicts
+from model.workbook.wildcards import Conflict, Rule, WildcardTable, find_conflicts
 from model.workbook.years import (
     active_rows,
     check_year_cells,
@@ -47,13 +47,15 @@ def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -
     """Two rows with identical key cells are an error in every sheet (the same year too, where rows are yearly)."""
     spec = SHEETS[sheet]
     key = spec.unique_key
-    if not key:  # a sheet without key columns (changes): rows may repeat
+    if not key or not records:  # a sheet without key columns (changes): rows may repeat
         return
+    width = len(spec.key)
     first: dict[tuple, int] = {}
     for record in records:
-        values = tuple(record.get(k) for k in key)
-        invalid = record.get("_invalid", ())
-        if any(v is None for v in values[: len(spec.key)]) or any(k in invalid for k in key):
+        get = record.get
+        values = tuple([get(k) for k in key])
+        invalid = get("_invalid")
+        if any(v is None for v in values[:width]) or (invalid and any(k in invalid for k in key)):
             continue
         if values in first:
             once = "only once" + (" per year" if spec.yearly and values[-1] is not None else "")
@@ -547,13 +549,7 @@ def build_lane_rules(
                 r.get("min_flow"),
             )
         )
-    table = lane_table(rules)
-    conflicts = find_conflicts(
-        table,
-        [countries, countries, products],
-        exists=lambda key: key[0] != key[1],
-    )
-    for conflict in conflicts:
+    for conflict in lane_conflicts(rules, countries, products):
         (first, first_value), (second, second_value) = _by_row(conflict)
         problems.append(
             Problem(
@@ -567,6 +563,29 @@ def build_lane_rules(
             )
         )
     return rules
+
+
+_LANE_CONFLICTS: dict[tuple, list[Conflict]] = {}  # a few recent answers of lane_conflicts
+_LANE_CONFLICTS_KEPT = 16
+
+
+def lane_conflicts(rules: list[LaneRule], countries: dict[str, bool], products: dict[str, Product]) -> list[Conflict]:
+    """The conflicts between equally specific lane rules (:func:`model.workbook.wildcards.find_conflicts`).
+
+    A function of the rules (their keys, values and rows) and of the country
+    and product names in order, so the last few answers are kept: the
+    variants of a batch mostly leave the lanes as they are.  Equal rules are
+    the same rules: each column holds one type (numbers as floats, ``allowed``
+    as a bool), so no two different cells compare equal.
+    """
+    key = (tuple(rules), tuple(countries), tuple(products))
+    conflicts = _LANE_CONFLICTS.get(key)
+    if conflicts is None:
+        conflicts = find_conflicts(lane_table(rules), [countries, countries, products], exists=lambda k: k[0] != k[1])
+        if len(_LANE_CONFLICTS) >= _LANE_CONFLICTS_KEPT:
+            del _LANE_CONFLICTS[next(iter(_LANE_CONFLICTS))]
+        _LANE_CONFLICTS[key] = conflicts
+    return list(conflicts)
 
 
 def _by_row(conflict) -> list[tuple[int, object]]:

@@ -98,21 +98,26 @@ def active_rows(records: list[dict], key: tuple[str, ...], year: int, first_year
     Rows whose key cells could not be read are kept (their own problems are
     reported by the checks that run on them), as in a single-year sheet.
     """
-    latest: dict[tuple, dict] = {}
-    keep: list[dict] = []
+    latest: dict[tuple, tuple[int, dict]] = {}  # key cells -> (the year the row applies from, the row)
+    chosen: set[int] = set()  # id() of the rows kept whatever their key
     for r in records:
-        if not usable(r, key):
-            if r.get(YEAR_COLUMN) is None or row_year(r, first_year) <= year:
-                keep.append(r)
+        get = r.get
+        cell = get(YEAR_COLUMN)
+        invalid = get("_invalid")
+        values = tuple([get(k) for k in key])
+        if (invalid and YEAR_COLUMN in invalid) or any(v is None for v in values):  # not usable(r, key)
+            if cell is None or int(cell) <= year:
+                chosen.add(id(r))
             continue
-        start = row_year(r, first_year)
+        start = first_year if cell is None else int(cell)
         if start > year:
             continue
-        values = tuple(r[k] for k in key)
         current = latest.get(values)
-        if current is None or row_year(current, first_year) < start:
-            latest[values] = r
-    chosen = {id(r) for r in latest.values()} | {id(r) for r in keep}
+        if current is None or current[0] < start:
+            latest[values] = (start, r)
+    chosen.update(id(r) for _, r in latest.values())
+    if len(chosen) == len(records):
+        return list(records)
     return [r for r in records if id(r) in chosen]
 
 
