@@ -44,6 +44,7 @@ import model.workbook.plans as plans_module
 import model.workbook.references as references_module
 import model.workbook.validate as validate_module
 from model.batch.variants import Variant, variant_data
+from model.data import LaneRule, Product
 from model.errors import InputError, Problem
 from model.scenarios import Change, apply_changes
 from model.scenarios.apply import located, without_uncertainty
@@ -62,11 +63,11 @@ from model.scenarios.changes import (
 )
 from model.workbook.names import DEFINED, fold, look_alike_warnings, normalise_names
 from model.workbook.read import Record, parse_name, parse_number, parse_yesno, read_workbook
-from model.workbook.references import did_you_mean
+from model.workbook.references import check_reference, did_you_mean
 from model.workbook.schema import ANY_STAGE, SETTINGS, SHEETS, WILDCARD, YEAR_COLUMN, ColumnSpec
-from model.workbook.validate import check_duplicates, lane_table, validate
+from model.workbook.validate import _by_row, _cell_text, check_duplicates, lane_table, validate
 from model.workbook.wildcards import find_conflicts
-from model.workbook.years import active_rows, row_year, usable
+from model.workbook.years import active_rows, first_rows, row_year, usable
 from tests.helpers import HEADERS, write_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,6 +285,19 @@ def old_active_rows(records: list[dict], key: tuple[str, ...], year: int, first_
     return [r for r in records if id(r) in chosen]
 
 
+def old_first_rows(records: list[dict], key: tuple[str, ...], first_year: int) -> dict[tuple, dict]:
+    """Per key, the row with the earliest year: what identifies the key (its country, its first values)."""
+    first: dict[tuple, dict] = {}
+    for r in records:
+        if not usable(r, key):
+            continue
+        values = tuple(r[k] for k in key)
+        current = first.get(values)
+        if current is None or row_year(r, first_year) < row_year(current, first_year):
+            first[values] = r
+    return first
+
+
 def old_normalise_names(records: dict[str, list[dict]]) -> None:
     """Put every key and name cell in Unicode normal form C, in place."""
     for sheet, spec in SHEETS.items():
@@ -330,9 +344,60 @@ def old_did_you_mean(value: str, known: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def old_lane_conflicts(rules, countries, products):
-    """What build_lane_rules computed before the cache (commit 9234a06, inline there)."""
-    return find_conflicts(lane_table(rules), [countries, countries, products], exists=lambda key: key[0] != key[1])
+def old_build_lane_rules(
+    records: list[dict], countries: dict[str, bool], products: dict[str, Product], problems: list[Problem]
+) -> list[LaneRule]:
+    rules = []
+    for r in records:
+        ok = check_reference(problems, "lanes", r, "from", countries, "country", wildcard=True)
+        ok &= check_reference(problems, "lanes", r, "to", countries, "country", wildcard=True)
+        ok &= check_reference(problems, "lanes", r, "product", products, "product", wildcard=True)
+        if not ok:
+            continue
+        if r["from"] == r["to"] and r["from"] != WILDCARD:
+            problems.append(
+                Problem(
+                    "lanes",
+                    r["_row"],
+                    "to",
+                    r["to"],
+                    "a country other than 'from': trade inside a country needs no lane",
+                )
+            )
+            continue
+        rules.append(
+            LaneRule(
+                r["from"],
+                r["to"],
+                r["product"],
+                r["transport_cost"],
+                r["tariff"],
+                r["allowed"],
+                r["max_flow"],
+                r["_row"],
+                r.get("min_flow"),
+            )
+        )
+    table = lane_table(rules)
+    conflicts = find_conflicts(
+        table,
+        [countries, countries, products],
+        exists=lambda key: key[0] != key[1],
+    )
+    for conflict in conflicts:
+        (first, first_value), (second, second_value) = _by_row(conflict)
+        problems.append(
+            Problem(
+                "lanes",
+                second,
+                conflict.column,
+                _cell_text(second_value),
+                f"conflicts with row {first} ({conflict.column} {_cell_text(first_value)} there): "
+                f"both rows are equally specific and both apply to {' → '.join(conflict.key[:2])} {conflict.key[2]}; "
+                "make one more specific or give them the same value",
+            )
+        )
+    return rules
 
 
 # --- The routes compared ------------------------------------------------------------------------------------------
@@ -347,9 +412,10 @@ def old_code(monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(validate_module, "check_duplicates", old_check_duplicates)
             m.setattr(validate_module, "active_rows", old_active_rows)
+            m.setattr(validate_module, "first_rows", old_first_rows)
             m.setattr(validate_module, "normalise_names", old_normalise_names)
             m.setattr(validate_module, "look_alike_warnings", old_look_alike_warnings)
-            m.setattr(validate_module, "lane_conflicts", old_lane_conflicts)
+            m.setattr(validate_module, "build_lane_rules", old_build_lane_rules)
             for module in (validate_module, references_module, plans_module, changes_module, apply_module):
                 m.setattr(module, "did_you_mean", old_did_you_mean)
             yield
@@ -805,7 +871,7 @@ def random_records(draw: random.Random, sheet: str, count: int) -> list[dict]:
     return rows
 
 
-def test_check_duplicates_and_active_rows_as_before():
+def test_check_duplicates_active_rows_and_first_rows_as_before():
     draw = random.Random(9)
     for _ in range(300):
         sheet = draw.choice([name for name, spec in SHEETS.items() if spec.key])
@@ -817,6 +883,47 @@ def test_check_duplicates_and_active_rows_as_before():
         assert new == old
         if not SHEETS[sheet].yearly:
             continue  # active_rows runs on the yearly sheets
+        first = first_rows(records, SHEETS[sheet].key, 2025)
+        old_first = old_first_rows(records, SHEETS[sheet].key, 2025)
+        assert list(first) == list(old_first) and all(first[k] is old_first[k] for k in first)
         for year in (2025, 2026, 2027, 2028):
             chosen = active_rows(records, SHEETS[sheet].key, year, 2025)
             assert [id(r) for r in chosen] == [id(r) for r in old_active_rows(records, SHEETS[sheet].key, year, 2025)]
+
+
+def test_lane_rules_and_their_conflicts_as_before_when_asked_again():
+    """Random lanes (unknown names, a lane inside a country, equally specific rows that differ): the same rules
+    and problems as the replaced code, the first time and from the kept answers."""
+    from model.workbook.validate import build_lane_rules, lane_conflicts
+
+    draw = random.Random(13)
+    names = ["CN", "US", "JP", "*", "XX", None]
+    seen = set()  # whether a problem was a conflict
+    for _ in range(150):
+        countries = dict.fromkeys(draw.sample(["CN", "US", "JP", "AU"], draw.randint(2, 4)), False)
+        products = dict.fromkeys(draw.sample(["ore", "oxide", "metal"], draw.randint(1, 3)))
+        records = [
+            {
+                "_row": number + 2,
+                "from": draw.choices(names, [5, 5, 5, 5, 1, 1])[0],
+                "to": draw.choices(names, [5, 5, 5, 5, 1, 1])[0],
+                "product": draw.choices(["ore", "oxide", "*", "gold", None], [5, 5, 5, 1, 1])[0],
+                "transport_cost": draw.choice([None, 1.0, 2.0]),
+                "tariff": draw.choice([None, 0.1]),
+                "allowed": draw.choice([None, True, False]),
+                "max_flow": draw.choice([None, 5.0]),
+                "min_flow": draw.choice([None, 1.0]),
+            }
+            for number in range(draw.randint(0, 9))
+        ]
+        old: list[Problem] = []
+        expected = old_build_lane_rules(records, countries, products, old)
+        seen.update("conflicts" in p.expected for p in old)
+        for _ in range(2):
+            new: list[Problem] = []
+            assert build_lane_rules(records, countries, products, new) == expected
+            assert new == old
+        assert lane_conflicts(expected, countries, products) == find_conflicts(
+            lane_table(expected), [countries, countries, products], exists=lambda key: key[0] != key[1]
+        )
+    assert seen == {True, False}  # conflicts and other problems were both compared

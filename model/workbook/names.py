@@ -51,15 +51,18 @@ def normalise_names(records: dict[str, list[dict]]) -> None:
     normalize = unicodedata.normalize
     for sheet, columns in _NAME_COLUMNS.items():
         rows = records.get(sheet)
-        if not rows or not columns:
+        if not rows:
             continue
-        for index, record in enumerate(rows):
-            for column in columns:
+        for column in columns:
+            texts = [value for record in rows if isinstance(value := record.get(column), str)]
+            if "".join(texts).isascii():
+                continue  # the whole column is ASCII, hence in form C
+            for index, record in enumerate(rows):
                 value = record.get(column)
                 if isinstance(value, str) and not value.isascii():
                     composed = normalize("NFC", value)
                     if composed != value:
-                        record = rows[index] = {**record, column: composed}
+                        rows[index] = {**record, column: composed}
 
 
 def reserved_name_problems(records: dict[str, list[dict]]) -> list[Problem]:
@@ -107,16 +110,20 @@ def look_alike_warnings(records: dict[str, list[dict]]) -> list[str]:
     """Warnings for different names of one kind that differ only by case or Unicode form."""
     notes = []
     for kind, (sheet, column) in DEFINED.items():
+        sheet_rows = records.get(sheet, ())
+        values = [value for record in sheet_rows if isinstance(value := record.get(column), str)]
+        names = tuple(name for name in dict.fromkeys(values) if name not in (WILDCARD, ANY_STAGE))
+        groups = look_alike_groups(names) if len(names) > 1 else ()
+        if not groups:
+            continue
         first_row: dict[str, int] = {}
-        for record in records.get(sheet, ()):
+        for record in sheet_rows:
             value = record.get(column)
             if isinstance(value, str) and value not in (WILDCARD, ANY_STAGE):
                 first_row.setdefault(value, record["_row"])
-        if len(first_row) < 2:
-            continue
-        for names in look_alike_groups(tuple(first_row)):
-            rows = " and ".join(str(first_row[name]) for name in names)
-            shown = " and ".join(f"'{name}' (row {first_row[name]})" for name in names)
+        for group in groups:
+            rows = " and ".join(str(first_row[name]) for name in group)
+            shown = " and ".join(f"'{name}' (row {first_row[name]})" for name in group)
             notes.append(
                 f"{sheet} rows {rows}: {kind} names {shown} differ only by case or character form; they are "
                 f"different {kind}s to the model (a cap, lane or reference to one does not apply to the other) — "

@@ -10,6 +10,8 @@ single-year sheet.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from model.errors import Problem
 from model.workbook.schema import SHEETS, YEAR_COLUMN
 
@@ -100,12 +102,15 @@ def active_rows(records: list[dict], key: tuple[str, ...], year: int, first_year
     """
     latest: dict[tuple, tuple[int, dict]] = {}  # key cells -> (the year the row applies from, the row)
     chosen: set[int] = set()  # id() of the rows kept whatever their key
+    pick = itemgetter(*key, YEAR_COLUMN)
     for r in records:
-        get = r.get
-        cell = get(YEAR_COLUMN)
-        invalid = get("_invalid")
-        values = tuple([get(k) for k in key])
-        if (invalid and YEAR_COLUMN in invalid) or any(v is None for v in values):  # not usable(r, key)
+        try:
+            cells = pick(r)
+            values, cell = cells[:-1], cells[-1]
+        except KeyError:  # a record without some column (not one the reader made)
+            values, cell = tuple([r.get(k) for k in key]), r.get(YEAR_COLUMN)
+        invalid = r.get("_invalid")
+        if (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values)):  # unusable
             if cell is None or int(cell) <= year:
                 chosen.add(id(r))
             continue
@@ -123,15 +128,22 @@ def active_rows(records: list[dict], key: tuple[str, ...], year: int, first_year
 
 def first_rows(records: list[dict], key: tuple[str, ...], first_year: int) -> dict[tuple, dict]:
     """Per key, the row with the earliest year: what identifies the key (its country, its first values)."""
-    first: dict[tuple, dict] = {}
+    first: dict[tuple, tuple[int, dict]] = {}  # key cells -> (the year the row applies from, the row)
+    pick = itemgetter(*key, YEAR_COLUMN)
     for r in records:
-        if not usable(r, key):
+        try:
+            cells = pick(r)
+            values, cell = cells[:-1], cells[-1]
+        except KeyError:  # a record without some column (not one the reader made)
+            values, cell = tuple([r.get(k) for k in key]), r.get(YEAR_COLUMN)
+        invalid = r.get("_invalid")
+        if (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values)):  # unusable
             continue
-        values = tuple(r[k] for k in key)
+        start = first_year if cell is None else int(cell)
         current = first.get(values)
-        if current is None or row_year(r, first_year) < row_year(current, first_year):
-            first[values] = r
-    return first
+        if current is None or start < current[0]:
+            first[values] = (start, r)
+    return {values: r for values, (_, r) in first.items()}
 
 
 def setting_year(settings: dict[str, object]) -> int | None:
