@@ -36,6 +36,7 @@ workbook; records a change touched carry ``_changed_by`` so that
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -339,7 +340,10 @@ def apply_change(
             continue
         record = rows[index]
         cell = record.get(name)
-        held = parse_number(cell) if cell is not None else None
+        if type(cell) is float and math.isfinite(cell):
+            held = cell  # parse_number of a finite float
+        else:
+            held = parse_number(cell) if cell is not None else None
         if held is None:
             if cell is None:
                 blank_rows.append(record["_row"])

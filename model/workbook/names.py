@@ -54,8 +54,12 @@ def normalise_names(records: dict[str, list[dict]]) -> None:
         if not rows:
             continue
         for column in columns:
-            texts = [value for record in rows if isinstance(value := record.get(column), str)]
-            if "".join(texts).isascii():
+            cells = [record.get(column) for record in rows]
+            try:
+                text = "".join(cells)
+            except TypeError:  # blanks or numbers among the names
+                text = "".join([cell for cell in cells if isinstance(cell, str)])
+            if text.isascii():
                 continue  # the whole column is ASCII, hence in form C
             for index, record in enumerate(rows):
                 value = record.get(column)
