@@ -31,7 +31,7 @@ def did_you_mean(value: str, known: Iterable[str]) -> str:
         return _did_you_mean.__wrapped__(value, known)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _did_you_mean(value: str, known: tuple[str, ...]) -> str:
     lowered = {k.lower(): k for k in known}
     if value.lower() in lowered:

@@ -128,7 +128,7 @@ def active_rows(records: list[dict], key: tuple[str, ...], year: int, first_year
 
 def first_rows(records: list[dict], key: tuple[str, ...], first_year: int) -> dict[tuple, dict]:
     """Per key, the row with the earliest year: what identifies the key (its country, its first values)."""
-    first: dict[tuple, tuple[int, dict]] = {}  # key cells -> (the year the row applies from, the row)
+    first: dict[tuple, dict] = {}
     pick = itemgetter(*key, YEAR_COLUMN)
     for r in records:
         try:
@@ -139,11 +139,10 @@ def first_rows(records: list[dict], key: tuple[str, ...], first_year: int) -> di
         invalid = r.get("_invalid")
         if (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values)):  # unusable
             continue
-        start = first_year if cell is None else int(cell)
         current = first.get(values)
-        if current is None or start < current[0]:
-            first[values] = (start, r)
-    return {values: r for values, (_, r) in first.items()}
+        if current is None or (first_year if cell is None else int(cell)) < row_year(current, first_year):
+            first[values] = r
+    return first
 
 
 def setting_year(settings: dict[str, object]) -> int | None:
