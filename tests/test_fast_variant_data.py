@@ -4,8 +4,9 @@ Issue 10 asks batches of number-only variants (costs, capacities, demand
 scaled) to run fast.  ``variant_data`` (apply the changes, validate) was made
 faster: copy on write in ``apply_changes`` (a row is copied only when a
 change writes it), each match value parsed once, a change's label made once,
-``normalise_names`` replacing a row instead of writing into it, plain loops in
-``check_duplicates``/``active_rows``, and caches of pure functions
+``normalise_names`` replacing a row instead of writing into it (and skipping
+all-ASCII columns), leaner loops in ``check_duplicates``, ``active_rows``,
+``first_rows`` and ``build_lane_rules``, and caches of pure functions
 (``did_you_mean``, the look-alike groups of names, the lane conflicts).
 
 The proof compares, on the hand case below, the base case and BLEECAM, for
@@ -18,7 +19,9 @@ lanes made to conflict, unknown years), three routes:
    from commit 9234a06), run in its place (the changes applied to a full
    copy of the records, then ``validate`` with the old functions patched in);
 3. where the changes can be applied, a copy of the records edited by hand
-   (plain loops below, sharing no code with ``apply_changes``), validated.
+   (plain loops below, sharing no code with ``apply_changes`` but
+   ``Change.label`` for the ``_changed_by`` text), validated by the new and
+   by the replaced code.
 
 The ModelData (dataclass equality, field by field), the warnings and the
 problems (text and order) must be equal, and the workbook read must be left
@@ -473,7 +476,7 @@ def assert_same(new, old, what: str) -> None:
 
 
 def hand_edited(raw, changes):
-    """The records with number-only ``changes`` applied by plain loops (no code of model.scenarios), or None.
+    """The records with number-only ``changes`` applied by plain loops (not apply_changes), or None.
 
     Handles ``scale``/``add``/``set`` of a number column and matches of
     ``column=value`` pairs on name and year cells; None when a change cannot
