@@ -100,7 +100,7 @@ def problem_text(error: InputError, limit: int = 20) -> str:
 def variant_data(raw: RawWorkbook, variant: Variant) -> ModelData:
     """The validated data of ``variant`` (raises InputError naming the change and the target rows)."""
     applied = apply_scenario(raw, variant.scenario) if variant.scenario else raw
-    applied = apply_changes(applied, variant.changes)  # a copy even without changes: validate normalises in place
+    applied = apply_changes(applied, variant.changes)  # new lists; rows shared with raw unless a change writes them
     applied = without_uncertainty(applied)  # checked on the workbook as given; a variant may move its matches
     try:
         data = validate(applied, variant.exposure_cap)

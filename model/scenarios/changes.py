@@ -36,7 +36,8 @@ workbook; records a change touched carry ``_changed_by`` so that
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from model.errors import InputError, Problem
@@ -79,25 +80,38 @@ class Change:
         return f"'{self.operation} {self.sheet}.{self.column} {self.value}{match}'"
 
 
+def copy_row(record: Record) -> Record:
+    """A copy of one record deep enough that changing a cell (or its ``_invalid`` set) leaves ``record`` as it was."""
+    copy = record.copy()
+    if "_invalid" in record:
+        copy["_invalid"] = set(record["_invalid"])
+    return copy
+
+
 def copy_records(records: dict[str, list[Record]]) -> dict[str, list[Record]]:
     """A copy deep enough that changing a cell (or an ``_invalid`` set) leaves ``records`` as it was."""
-    return {
-        sheet: [{**r, "_invalid": set(r.get("_invalid", ()))} if "_invalid" in r else dict(r) for r in rows]
-        for sheet, rows in records.items()
-    }
+    return {sheet: [copy_row(r) for r in rows] for sheet, rows in records.items()}
 
 
 def apply_changes(raw: RawWorkbook, changes: Iterable[Change]) -> RawWorkbook:
     """A new workbook with ``changes`` applied in order; ``raw`` is not modified.
 
+    Copy on write: every sheet gets a new list of rows, and a row is copied
+    (:func:`copy_row`) only when a change writes to it; the rows no change
+    writes are shared with ``raw``.  Nothing downstream changes a record in
+    place (:func:`model.workbook.names.normalise_names`, the one step of
+    validation that rewrites cells, replaces the row in its list instead), so
+    ``raw`` stays as it was (``tests/test_fast_variant_data.py``).
+
     Raises :class:`InputError` listing every problem of every change (the
     changes that can be applied are applied, so later ones see them).
     """
-    records = copy_records(raw.records)
+    records = {sheet: list(rows) for sheet, rows in raw.records.items()}
+    owned: set[int] = set()  # id() of the rows copied here, which later changes may write in place
     present = set(raw.present)
     problems: list[Problem] = []
     for change in changes:
-        apply_change(records, present, change, problems)
+        apply_change(records, present, change, problems, owned)
     if problems:
         raise InputError(problems)
     return dataclasses.replace(
@@ -160,6 +174,55 @@ def _same(column: ColumnSpec, cell: object, value: str) -> bool:
     return parse_name(cell) == value
 
 
+def _matcher(column: ColumnSpec, value: str) -> Callable[[object], bool]:
+    """``lambda cell: _same(column, cell, value)`` with ``value`` parsed once, for matching many rows."""
+    blank = value == ""
+    if value == WILDCARD:
+        return (lambda cell: cell == WILDCARD) if column.wildcard else (lambda cell: True)
+    if column.kind == "number":
+        number = parse_number(value)
+        if number is None:
+            return lambda cell: cell is None and blank
+        return lambda cell: blank if cell is None else float(cell) == number
+    if column.kind == "yesno":
+        flag = parse_yesno(value)
+        if flag is None:
+            return lambda cell: cell is None and blank
+        return lambda cell: blank if cell is None else bool(cell) == flag
+    if column.kind == "any":
+        number = parse_number(value)
+
+        def same_any(cell: object) -> bool:
+            if cell is None:
+                return blank
+            held = parse_number(cell)
+            if number is not None and held is not None:
+                return number == held
+            return str(cell).strip() == value
+
+        return same_any
+
+    def same_name(cell: object) -> bool:
+        if cell is None:
+            return blank
+        if type(cell) is str:
+            return cell.strip() == value  # parse_name of a str
+        return parse_name(cell) == value
+
+    return same_name
+
+
+def _selected(rows: list[Record], conditions: list[tuple[ColumnSpec, str]]) -> list[int]:
+    """Positions of the rows meeting every condition (:func:`_same` on each)."""
+    if not conditions:
+        return list(range(len(rows)))
+    tests = [(column.name, _matcher(column, value)) for column, value in conditions]
+    if len(tests) == 1:
+        ((name, test),) = tests
+        return [index for index, r in enumerate(rows) if test(r.get(name))]
+    return [index for index, r in enumerate(rows) if all(test(r.get(name)) for name, test in tests)]
+
+
 def _new_cell(column: ColumnSpec, value: object) -> tuple[object, str | None]:
     """The cell a ``set`` writes, or (None, what was expected)."""
     if column.kind == "any":
@@ -189,8 +252,20 @@ def _checked(column: ColumnSpec, number: float) -> tuple[object, str | None]:
     return (int(number) if column.integer else number), None
 
 
-def apply_change(records: dict[str, list[Record]], present: set[str], change: Change, problems: list[Problem]) -> None:
-    """Apply one change to ``records`` in place, or append its problems (then nothing is changed)."""
+def apply_change(
+    records: dict[str, list[Record]],
+    present: set[str],
+    change: Change,
+    problems: list[Problem],
+    owned: set[int] | None = None,
+) -> None:
+    """Apply one change to ``records`` in place, or append its problems (then nothing is changed).
+
+    ``owned``: None when every row of ``records`` may be changed in place;
+    else the ``id()`` of the rows that may be, and a row not among them is
+    replaced in its list by a copy before it is written (copy on write; the
+    copy joins ``owned``).  The lists themselves are always changed in place.
+    """
     sheet = str(change.sheet).strip().lower() if change.sheet is not None else ""
     if sheet not in SHEETS or sheet in SCENARIO_SHEETS:
         known = [name for name in SHEETS if name not in SCENARIO_SHEETS]
@@ -198,7 +273,8 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
             _problem(change, "sheet", change.sheet, f"an input sheet{did_you_mean(str(change.sheet), known)}")
         )
         return
-    change = dataclasses.replace(change, sheet=sheet)
+    if change.sheet != sheet:
+        change = dataclasses.replace(change, sheet=sheet)
     spec = SHEETS[sheet]
     name = str(change.column).strip().lower() if change.column is not None else ""
     known = [c.name for c in spec.columns]
@@ -217,7 +293,8 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
     if operation not in OPERATIONS:
         problems.append(_problem(change, "operation", change.operation, "set, scale or add"))
         return
-    change = dataclasses.replace(change, operation=operation)
+    if change.operation != operation:
+        change = dataclasses.replace(change, operation=operation)
     conditions = parse_match(change, problems)
     if conditions is None:
         return
@@ -244,23 +321,29 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
             )
             return
     rows = records.setdefault(sheet, [])
-    selected = [r for r in rows if all(_same(c, r.get(c.name), v) for c, v in conditions)]
-    if not selected:
+    positions = _selected(rows, conditions)
+    if not positions:
         named = {c.name for c, _ in conditions}
         if operation == "set" and sheet in ADDABLE and set(spec.key) <= named:
             _add_row(rows, present, change, column, new, conditions)
+            if owned is not None:
+                owned.add(id(rows[-1]))
             return
         problems.append(_problem(change, "match", change.match, _nothing_selected(change, rows, conditions)))
         return
     found = len(problems)
     results = []
     blank_rows: list[int] = []
-    for record in selected:
+    for index in positions:
         if operation == "set":
             results.append(new)
             continue
+        record = rows[index]
         cell = record.get(name)
-        held = parse_number(cell) if cell is not None else None
+        if type(cell) is float and math.isfinite(cell):
+            held = cell  # parse_number of a finite float
+        else:
+            held = parse_number(cell) if cell is not None else None
         if held is None:
             if cell is None:
                 blank_rows.append(record["_row"])
@@ -308,11 +391,16 @@ def apply_change(records: dict[str, list[Record]], present: set[str], change: Ch
         )
     if len(problems) > found:
         return
-    for record, result in zip(selected, results, strict=True):
+    label = change.label()  # once per change: the same text on every row it writes
+    for index, result in zip(positions, results, strict=True):
+        record = rows[index]
+        if owned is not None and id(record) not in owned:
+            record = rows[index] = copy_row(record)
+            owned.add(id(record))
         record[name] = result
         if "_invalid" in record:
             record["_invalid"].discard(name)
-        record["_changed_by"] = [*record.get("_changed_by", ()), change.label()]
+        record["_changed_by"] = [*record.get("_changed_by", ()), label]
 
 
 def _rows_text(rows: list[int]) -> str:

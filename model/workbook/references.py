@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 
 from model.errors import Problem
@@ -18,8 +19,20 @@ _SHEET_OF = {
 
 
 def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """A hint naming the known key closest to ``value`` (case first)."""
-    known = list(known)
+    """A hint naming the known key closest to ``value`` (case first).
+
+    A pure function of ``value`` and the names in order, so cached on them:
+    a batch asks the same question of every variant (a settings label, say).
+    """
+    known = tuple(known)
+    try:
+        return _did_you_mean(value, known)
+    except TypeError:  # an unhashable value or name (never a cell as read): asked without the cache
+        return _did_you_mean.__wrapped__(value, known)
+
+
+@functools.lru_cache(maxsize=1024)
+def _did_you_mean(value: str, known: tuple[str, ...]) -> str:
     lowered = {k.lower(): k for k in known}
     if value.lower() in lowered:
         return f" (did you mean '{lowered[value.lower()]}'? names are case-sensitive)"

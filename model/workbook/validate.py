@@ -8,6 +8,7 @@ Each ``check_*`` function looks at one rule of SPEC.md and appends
 from __future__ import annotations
 
 import dataclasses
+from operator import itemgetter
 
 from model.data import (
     SINGLE_YEAR,
@@ -29,7 +30,7 @@ from model.workbook.read import RawWorkbook, number_in_range, parse_name, parse_
 from model.workbook.references import check_reference, did_you_mean
 from model.workbook.schema import ANY_STAGE, MAX_QUANTITY, SETTINGS, SHEETS, WILDCARD
 from model.workbook.study_inputs import parse_shares, read_factors
-from model.workbook.wildcards import Rule, WildcardTable, find_conflicts
+from model.workbook.wildcards import Conflict, Rule, WildcardTable, find_conflicts
 from model.workbook.years import (
     active_rows,
     check_year_cells,
@@ -47,13 +48,22 @@ def check_duplicates(problems: list[Problem], sheet: str, records: list[dict]) -
     """Two rows with identical key cells are an error in every sheet (the same year too, where rows are yearly)."""
     spec = SHEETS[sheet]
     key = spec.unique_key
-    if not key:  # a sheet without key columns (changes): rows may repeat
+    if not key or not records:  # a sheet without key columns (changes): rows may repeat
         return
+    width = len(spec.key)
+    pick = itemgetter(*key)
+    single = len(key) == 1
     first: dict[tuple, int] = {}
     for record in records:
-        values = tuple(record.get(k) for k in key)
-        invalid = record.get("_invalid", ())
-        if any(v is None for v in values[: len(spec.key)]) or any(k in invalid for k in key):
+        try:
+            values = (pick(record),) if single else pick(record)
+        except KeyError:  # a record without some key column (not one the reader made)
+            values = tuple([record.get(k) for k in key])
+        head = values[:width]
+        if None in head and any(v is None for v in head):  # `in` (== or is) only sifts: the test is `is None`
+            continue
+        invalid = record.get("_invalid")
+        if invalid and any(k in invalid for k in key):
             continue
         if values in first:
             once = "only once" + (" per year" if spec.yearly and values[-1] is not None else "")
@@ -517,13 +527,24 @@ def build_lane_rules(
     records: list[dict], countries: dict[str, bool], products: dict[str, Product], problems: list[Problem]
 ) -> list[LaneRule]:
     rules = []
+    cells = []  # each rule's fields as a plain tuple: what lane_conflicts keeps its answers by
     for r in records:
-        ok = check_reference(problems, "lanes", r, "from", countries, "country", wildcard=True)
-        ok &= check_reference(problems, "lanes", r, "to", countries, "country", wildcard=True)
-        ok &= check_reference(problems, "lanes", r, "product", products, "product", wildcard=True)
-        if not ok:
-            continue
-        if r["from"] == r["to"] and r["from"] != WILDCARD:
+        origin, destination, product = r["from"], r["to"], r["product"]
+        known = (  # check_reference would pass all three (the names dictionaries never hold None)
+            origin is not None
+            and (origin in countries or origin == WILDCARD)
+            and destination is not None
+            and (destination in countries or destination == WILDCARD)
+            and product is not None
+            and (product in products or product == WILDCARD)
+        )
+        if not known:
+            ok = check_reference(problems, "lanes", r, "from", countries, "country", wildcard=True)
+            ok &= check_reference(problems, "lanes", r, "to", countries, "country", wildcard=True)
+            ok &= check_reference(problems, "lanes", r, "product", products, "product", wildcard=True)
+            if not ok:
+                continue
+        if origin == destination and origin != WILDCARD:
             problems.append(
                 Problem(
                     "lanes",
@@ -534,26 +555,20 @@ def build_lane_rules(
                 )
             )
             continue
-        rules.append(
-            LaneRule(
-                r["from"],
-                r["to"],
-                r["product"],
-                r["transport_cost"],
-                r["tariff"],
-                r["allowed"],
-                r["max_flow"],
-                r["_row"],
-                r.get("min_flow"),
-            )
+        fields = (
+            origin,
+            destination,
+            product,
+            r["transport_cost"],
+            r["tariff"],
+            r["allowed"],
+            r["max_flow"],
+            r["_row"],
+            r.get("min_flow"),
         )
-    table = lane_table(rules)
-    conflicts = find_conflicts(
-        table,
-        [countries, countries, products],
-        exists=lambda key: key[0] != key[1],
-    )
-    for conflict in conflicts:
+        rules.append(LaneRule(*fields))
+        cells.append(fields)
+    for conflict in lane_conflicts(rules, countries, products, tuple(cells)):
         (first, first_value), (second, second_value) = _by_row(conflict)
         problems.append(
             Problem(
@@ -567,6 +582,37 @@ def build_lane_rules(
             )
         )
     return rules
+
+
+_LANE_CONFLICTS: dict[tuple, list[Conflict]] = {}  # a few recent answers of lane_conflicts
+_LANE_CONFLICTS_KEPT = 16
+
+
+def lane_conflicts(
+    rules: list[LaneRule],
+    countries: dict[str, bool],
+    products: dict[str, Product],
+    fields: tuple[tuple, ...] | None = None,
+) -> list[Conflict]:
+    """The conflicts between equally specific lane rules (:func:`model.workbook.wildcards.find_conflicts`).
+
+    A function of the rules (their keys, values and rows) and of the country
+    and product names in order, so the last few answers are kept: the
+    variants of a batch mostly leave the lanes as they are.  Equal rules are
+    the same rules: each column holds one type (numbers as floats, ``allowed``
+    as a bool), so no two different cells compare equal.  ``fields``: each
+    rule's fields as a tuple, in LaneRule's order, when the caller has them.
+    """
+    if fields is None:
+        fields = tuple(tuple(getattr(rule, f.name) for f in dataclasses.fields(rule)) for rule in rules)
+    key = (fields, tuple(countries), tuple(products))
+    conflicts = _LANE_CONFLICTS.get(key)
+    if conflicts is None:
+        conflicts = find_conflicts(lane_table(rules), [countries, countries, products], exists=lambda k: k[0] != k[1])
+        if len(_LANE_CONFLICTS) >= _LANE_CONFLICTS_KEPT:
+            del _LANE_CONFLICTS[next(iter(_LANE_CONFLICTS))]
+        _LANE_CONFLICTS[key] = conflicts
+    return list(conflicts)
 
 
 def _by_row(conflict) -> list[tuple[int, object]]:

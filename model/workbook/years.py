@@ -10,6 +10,8 @@ single-year sheet.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from model.errors import Problem
 from model.workbook.schema import SHEETS, YEAR_COLUMN
 
@@ -98,33 +100,47 @@ def active_rows(records: list[dict], key: tuple[str, ...], year: int, first_year
     Rows whose key cells could not be read are kept (their own problems are
     reported by the checks that run on them), as in a single-year sheet.
     """
-    latest: dict[tuple, dict] = {}
-    keep: list[dict] = []
+    latest: dict[tuple, tuple[int, dict]] = {}  # key cells -> (the year the row applies from, the row)
+    chosen: set[int] = set()  # id() of the rows kept whatever their key
+    pick = itemgetter(*key, YEAR_COLUMN)
     for r in records:
-        if not usable(r, key):
-            if r.get(YEAR_COLUMN) is None or row_year(r, first_year) <= year:
-                keep.append(r)
+        try:
+            cells = pick(r)
+            values, cell = cells[:-1], cells[-1]
+        except KeyError:  # a record without some column (not one the reader made)
+            values, cell = tuple([r.get(k) for k in key]), r.get(YEAR_COLUMN)
+        invalid = r.get("_invalid")
+        if (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values)):  # unusable
+            if cell is None or int(cell) <= year:
+                chosen.add(id(r))
             continue
-        start = row_year(r, first_year)
+        start = first_year if cell is None else int(cell)
         if start > year:
             continue
-        values = tuple(r[k] for k in key)
         current = latest.get(values)
-        if current is None or row_year(current, first_year) < start:
-            latest[values] = r
-    chosen = {id(r) for r in latest.values()} | {id(r) for r in keep}
+        if current is None or current[0] < start:
+            latest[values] = (start, r)
+    chosen.update(id(r) for _, r in latest.values())
+    if len(chosen) == len(records):
+        return list(records)
     return [r for r in records if id(r) in chosen]
 
 
 def first_rows(records: list[dict], key: tuple[str, ...], first_year: int) -> dict[tuple, dict]:
     """Per key, the row with the earliest year: what identifies the key (its country, its first values)."""
     first: dict[tuple, dict] = {}
+    pick = itemgetter(*key, YEAR_COLUMN)
     for r in records:
-        if not usable(r, key):
+        try:
+            cells = pick(r)
+            values, cell = cells[:-1], cells[-1]
+        except KeyError:  # a record without some column (not one the reader made)
+            values, cell = tuple([r.get(k) for k in key]), r.get(YEAR_COLUMN)
+        invalid = r.get("_invalid")
+        if (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values)):  # unusable
             continue
-        values = tuple(r[k] for k in key)
         current = first.get(values)
-        if current is None or row_year(r, first_year) < row_year(current, first_year):
+        if current is None or (first_year if cell is None else int(cell)) < row_year(current, first_year):
             first[values] = r
     return first
 
