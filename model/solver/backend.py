@@ -32,7 +32,10 @@ point, branch and bound: once per iteration or node), which stop the run
 once :func:`interrupt_solve` has been called; :meth:`HighsBackend.run`
 then raises KeyboardInterrupt.  The library installs no signal handler:
 the command line's SIGINT handler calls :func:`interrupt_solve` and raises
-KeyboardInterrupt itself when no run is in progress.
+KeyboardInterrupt itself when no run is in progress.  The check costs a
+Python call per iteration: :func:`_dispatch` replaces highspy's handler
+with one that skips highspy's event object when the check is the only
+subscriber (measured ~0.5 ms of a 9 ms cold run of the one-year base case).
 """
 
 from __future__ import annotations
@@ -104,15 +107,48 @@ def _stop_if_requested(event) -> None:
     event.interrupt(_Interrupt.requested)
 
 
+_ONLY_STOP = [_stop_if_requested]  # an interrupt event's subscribers when only the backend's own check listens
+
+
+def _dispatch(callback_type, message: str, data_out, data_in, highs: highspy.Highs) -> None:
+    """highspy's callback handler (``Highs.__internal_callback``), with a short cut for the interrupt check.
+
+    HiGHS calls it at every simplex iteration (about 150 times a run of the
+    one-year base case).  highspy's own handler builds an event object and
+    calls each subscriber, about 3 µs a call; where the only subscriber is
+    :func:`_stop_if_requested` this sets HiGHS' interrupt flag directly, as
+    that function would.  Any other subscriber (a test's, a user's) gets
+    highspy's event as before.  It is still a Python call, so the command
+    line's SIGINT handler still runs during a HiGHS run.
+    """
+    event = highs.callbacks[int(callback_type)]
+    if data_in is not None and event.callbacks == _ONLY_STOP:
+        data_in.user_interrupt = _Interrupt.requested
+    else:
+        event.fire(callback_type, message, data_out, data_in)
+
+
+def _can_dispatch(highs: highspy.Highs) -> bool:
+    """True where highspy keeps its subscribers as :func:`_dispatch` reads them (highspy ≥ 1.8 layout)."""
+    events = getattr(highs, "callbacks", None)
+    return isinstance(events, list) and all(hasattr(event, "fire") and hasattr(event, "callbacks") for event in events)
+
+
 class _SilentHighs(highspy.Highs):
-    """``highspy.Highs`` with its output switched off before its first log line."""
+    """``highspy.Highs`` with its output switched off before its first log line, and a cheaper callback handler."""
 
     def enableCallbacks(self) -> None:
-        """Switch output off, then register highspy's callback handler as usual."""
+        """Switch output off, then register the callback handler (:func:`_dispatch`) and restart subscribed events."""
         if not getattr(self, "_silenced", False):
             self.setOptionValue("output_flag", False)
             self._silenced = True
-        super().enableCallbacks()
+        if not _can_dispatch(self):
+            super().enableCallbacks()
+            return
+        super(highspy.Highs, self).setCallback(_dispatch, self)  # the C++ method highspy's enableCallbacks calls
+        for event in self.callbacks:
+            if len(event.callbacks) > 0:
+                self.startCallback(event.callback_type)
 
 
 def new_highs() -> highspy.Highs:
