@@ -8,16 +8,38 @@ re-solve.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import highspy
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from model.batch import Variant
+from model.batch.reuse import ModelCache
+from model.batch.variants import variant_data
+from model.bench.scenarios import variants as bench_variants
 from model.bench.synthetic import Size, synthetic_data
 from model.formulation.build import build_model
 from model.formulation.sets import build_sets
+from model.results.extract import (
+    FLOW_FAMILIES,
+    VARIABLES,
+    Solution,
+    _key_frame,
+    _positions,
+    _with_values,
+    extract_solution,
+)
 from model.solver import backend as solver_backend
 from model.solver.backend import HighsBackend
 from model.solver.handoff import integer_columns, standard_form
+from model.workbook.read import read_workbook
+from tests.test_batch import number_changes, raw  # noqa: F401  (the hand case of the batch tests, a fixture)
+
+BASE_CASE = Path(__file__).resolve().parent.parent / "inputs" / "base_case.xlsx"
 
 
 # ----------------------------------------------------------------------------- HiGHS' callback handler
@@ -73,3 +95,79 @@ def test_runs_with_the_short_cut_equal_runs_with_highspys_handler_bit_for_bit(fo
     assert np.array_equal(ours.values(), theirs.values())
     assert np.array_equal(ours.row_duals(), theirs.row_duals())
     assert ours.simplex_iterations() == theirs.simplex_iterations()
+
+
+# ----------------------------------------------------------------------------- the solution reader's tables
+class ReferenceReader:
+    """:class:`model.results.extract.SolutionReader` as it was before its tables were made from arrays (verbatim)."""
+
+    def __init__(self, model):
+        self.model = model
+        self._variables: dict = {}
+
+    def _family(self, field, variable, keys, fields, result):
+        kept = self._variables.get(field)
+        if kept is None or kept[1] is not result.column_position or not (kept[0] is keys or kept[0] == keys):
+            component = getattr(self.model, variable)
+            positions = _positions(component, len(keys), result.column_position)
+            frame = _key_frame(keys, fields)
+            if not keys:  # no variables: the same empty table every time, values included
+                frame = _with_values(frame, positions, result)
+            kept = self._variables[field] = (list(keys), result.column_position, positions, frame)
+        if not len(kept[2]):
+            return kept[3].copy(deep=False)
+        return _with_values(kept[3], kept[2], result)
+
+    def read(self, sets, result) -> dict:
+        return {
+            field: self._family(field, variable, getattr(sets, index), fields, result)
+            for field, variable, index, fields in VARIABLES
+        }
+
+
+def assert_same_tables(ours: Solution, theirs: dict, what: str) -> None:
+    for name in FLOW_FAMILIES:
+        mine, reference = getattr(ours, name), theirs[name]
+        pd.testing.assert_frame_equal(mine, reference, check_exact=True, check_index_type=True, obj=f"{what} {name}")
+        assert list(mine.dtypes) == list(reference.dtypes), (what, name)
+        assert type(mine.index) is type(reference.index) and list(mine.columns) == list(reference.columns)
+        for column in mine.columns:  # the values Python code reads from them, type for type
+            assert [type(v) for v in mine[column].tolist()] == [type(v) for v in reference[column].tolist()]
+
+
+def scribble(solution: Solution) -> None:
+    """Write into every table a caller got (strings, years, values): the reader's next tables must not change."""
+    for name in FLOW_FAMILIES:
+        frame = getattr(solution, name)
+        if len(frame):
+            frame.iloc[0, 0] = "scribbled" if isinstance(frame.iloc[0, 0], str) else -7
+            frame.loc[frame.index[-1], "year"] = 1900
+            frame["value"] = -1.0
+            frame.iloc[0, frame.columns.get_loc("raw_value")] = 12345.0
+
+
+def read_sequence(raw_workbook, variants_list) -> int:
+    cache = ModelCache(reuse=True)
+    reference = None
+    compared = 0
+    for number, variant in enumerate(variants_list):
+        data = variant_data(raw_workbook, variant)
+        sets, solution, result, built, _ = cache.solve(data, restart=number == 0)
+        if built:
+            reference = ReferenceReader(cache.loaded.model)
+        assert_same_tables(solution, reference.read(sets, result), variant.name)
+        assert_same_tables(solution, extract_solution(cache.loaded.model, sets, result).__dict__, variant.name)
+        scribble(solution)
+        compared += 1
+    return compared
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(number_changes(False), min_size=2, max_size=5))
+def test_the_readers_tables_equal_the_reference_readers_on_random_variants(raw, sequence):  # noqa: F811
+    assert read_sequence(raw, [Variant(f"v{i}", changes=changes) for i, changes in enumerate(sequence)]) >= 2
+
+
+def test_the_readers_tables_equal_the_reference_readers_on_the_base_case():
+    workbook = read_workbook(BASE_CASE)
+    assert read_sequence(workbook, bench_variants(workbook, 4, 3)) == 4
