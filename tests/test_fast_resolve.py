@@ -33,10 +33,13 @@ from model.results.extract import (
     _with_values,
     extract_solution,
 )
+from model.results.verify import _lane_table, columns, lowest
+from model.scenarios import Change
 from model.solver import backend as solver_backend
 from model.solver.backend import HighsBackend
 from model.solver.handoff import integer_columns, standard_form
 from model.workbook.read import read_workbook
+from model.workbook.validate import lane_table
 from tests.test_batch import number_changes, raw  # noqa: F401  (the hand case of the batch tests, a fixture)
 
 BASE_CASE = Path(__file__).resolve().parent.parent / "inputs" / "base_case.xlsx"
@@ -171,3 +174,47 @@ def test_the_readers_tables_equal_the_reference_readers_on_random_variants(raw, 
 def test_the_readers_tables_equal_the_reference_readers_on_the_base_case():
     workbook = read_workbook(BASE_CASE)
     assert read_sequence(workbook, bench_variants(workbook, 4, 3)) == 4
+
+
+# ----------------------------------------------------------------------------- the verification's column reads
+def test_columns_read_without_series_are_what_series_give_value_for_value_and_type():
+    workbook = read_workbook(BASE_CASE)
+    cache = ModelCache(reuse=True)
+    sets, solution, _, _, _ = cache.solve(variant_data(workbook, Variant("base")), restart=True)
+    frames = [getattr(solution, name) for name in FLOW_FAMILIES]
+    frames.append(solution.activity.copy().drop(solution.activity.index[3]))  # an index that is not 0…n-1
+    frames.append(pd.DataFrame({"value": [1.0, np.nan], "name": ["a", None], "year": [2025, 2026]}))
+    for frame in frames:
+        for name in frame.columns:
+            ours, theirs = columns(frame, name)[0], frame[name].tolist()
+            assert [type(v) for v in ours] == [type(v) for v in theirs]
+            assert ours == theirs or all(a == b or (a != a and b != b) for a, b in zip(ours, theirs, strict=True))
+            kept: dict = {}
+            assert columns(frame, name, kept=kept)[0] is columns(frame, name, kept=kept)[0]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[3.0, -1.5, 2.0], [np.nan, -2.0, 1.0], [np.nan, np.nan], [0.0, -0.0], [-np.inf, 1.0], [5.0]],
+)
+def test_the_lowest_value_is_pandas_minimum_nan_skipped(values):
+    frame = pd.DataFrame({"raw_value": values})
+    ours, theirs = lowest(frame, "raw_value"), float(frame["raw_value"].min())
+    assert ours == theirs or (np.isnan(ours) and np.isnan(theirs))
+    objects = pd.DataFrame({"raw_value": pd.Series(values, dtype=object)})  # not a float column: through pandas
+    assert lowest(objects, "raw_value") == float(objects["raw_value"].min()) or np.isnan(theirs)
+
+
+def test_the_kept_lane_table_is_the_table_of_equal_rules_and_made_again_for_other_rules():
+    workbook = read_workbook(BASE_CASE)
+    first = variant_data(workbook, Variant("base")).lane_rules
+    again = variant_data(workbook, Variant("again")).lane_rules  # equal rules, other objects
+    other = variant_data(workbook, Variant("dear", changes=(Change("lanes", "min_flow", "scale", 2.0, "from=MYS;to=JPN;product=ndpr_oxide"),)))
+    assert first == again and first is not again and other.lane_rules != first
+    table = _lane_table(first)
+    assert _lane_table(again) is table
+    changed = _lane_table(other.lane_rules)
+    assert changed is not table
+    fresh = lane_table(other.lane_rules)
+    for rule in other.lane_rules:
+        assert changed.resolve(rule.keys) == fresh.resolve(rule.keys)
