@@ -209,7 +209,10 @@ def test_the_kept_lane_table_is_the_table_of_equal_rules_and_made_again_for_othe
     workbook = read_workbook(BASE_CASE)
     first = variant_data(workbook, Variant("base")).lane_rules
     again = variant_data(workbook, Variant("again")).lane_rules  # equal rules, other objects
-    other = variant_data(workbook, Variant("dear", changes=(Change("lanes", "min_flow", "scale", 2.0, "from=MYS;to=JPN;product=ndpr_oxide"),)))
+    other = variant_data(
+        workbook,
+        Variant("dear", changes=(Change("lanes", "min_flow", "scale", 2.0, "from=MYS;to=JPN;product=ndpr_oxide"),)),
+    )
     assert first == again and first is not again and other.lane_rules != first
     table = _lane_table(first)
     assert _lane_table(again) is table
