@@ -8,6 +8,7 @@ re-solve.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import highspy
@@ -33,7 +34,7 @@ from model.results.extract import (
     _with_values,
     extract_solution,
 )
-from model.results.verify import _lane_table, columns, lowest
+from model.results.verify import _BALANCE_TERMS, _lane_table, columns, lowest, verify_solution
 from model.scenarios import Change
 from model.solver import backend as solver_backend
 from model.solver.backend import HighsBackend
@@ -221,3 +222,58 @@ def test_the_kept_lane_table_is_the_table_of_equal_rules_and_made_again_for_othe
     fresh = lane_table(other.lane_rules)
     for rule in other.lane_rules:
         assert changed.resolve(rule.keys) == fresh.resolve(rule.keys)
+
+
+# ----------------------------------------------------------------------------- the verification's kept balance terms
+def fresh_verification(data, sets, solution, objective):
+    """verify_solution with no balance terms kept from an earlier call (made from this call's tables and data)."""
+    _BALANCE_TERMS.clear()
+    return verify_solution(data, sets, solution, objective)
+
+
+def assert_same_as_fresh(data, sets, solution, objective, what: str):
+    ours = verify_solution(data, sets, solution, objective)  # with the terms kept from the call before
+    theirs = fresh_verification(data, sets, solution, objective)
+    assert ours.failures == theirs.failures, what
+    assert ours.largest_violation == theirs.largest_violation, what
+    return ours
+
+
+def moved(solution: Solution, factor: float) -> Solution:
+    """The same keys, other values (the kept terms are used; every sum must follow the new values)."""
+    frames = {name: getattr(solution, name).assign(value=lambda f: f["value"] * factor) for name in FLOW_FAMILIES}
+    return dataclasses.replace(solution, **frames)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(number_changes(False), min_size=2, max_size=4), st.sampled_from([1.0, 1.001, 0.7, 1.5]))
+def test_kept_balance_terms_check_what_fresh_ones_check_on_random_variants(raw, sequence, factor):  # noqa: F811
+    cache = ModelCache(reuse=True)
+    for number, changes in enumerate(sequence):
+        data = variant_data(raw, Variant(f"v{number}", changes=changes))
+        sets, solution, result, _, _ = cache.solve(data, restart=number == 0)
+        assert assert_same_as_fresh(data, sets, solution, result.objective, "solved").ok
+        assert_same_as_fresh(data, sets, moved(solution, factor), result.objective, f"moved × {factor}")
+
+
+def test_kept_balance_terms_follow_the_data_numbers_and_its_structure():
+    workbook = read_workbook(BASE_CASE)
+    cache = ModelCache(reuse=True)
+    data = variant_data(workbook, Variant("base"))
+    sets, solution, result, _, _ = cache.solve(data, restart=True)
+    assert fresh_verification(data, sets, solution, result.objective).ok
+    # A coefficient of a recipe changes (a number): the kept terms are used, with the new coefficient.
+    name, process = next((n, p) for n, p in data.processes.items() if p.inputs)
+    product = next(iter(process.inputs))
+    dearer = dataclasses.replace(process, inputs={**process.inputs, product: process.inputs[product] * 1.25})
+    recipe = dataclasses.replace(data, processes={**data.processes, name: dearer})
+    verify_solution(data, sets, solution, result.objective)
+    changed = assert_same_as_fresh(recipe, sets, solution, result.objective, "a recipe's coefficient")
+    assert any("balance of" in failure for failure in changed.failures)
+    # Initial stock appears (a sign the terms depend on): a term more, not the kept terms.
+    stockpile = dataclasses.replace(data.stockpiles[0], initial=50.0)
+    stocked = dataclasses.replace(data, stockpiles=[stockpile, *data.stockpiles[1:]])
+    verify_solution(data, sets, solution, result.objective)
+    changed = assert_same_as_fresh(stocked, sets, solution, result.objective, "initial stock")
+    assert any(f"balance of {stockpile.product}" in failure for failure in changed.failures)
+    assert verify_solution(data, sets, solution, result.objective).ok  # and back
