@@ -9,6 +9,7 @@ re-solve.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 from pathlib import Path
 
 import highspy
@@ -99,6 +100,44 @@ def test_runs_with_the_short_cut_equal_runs_with_highspys_handler_bit_for_bit(fo
     assert np.array_equal(ours.values(), theirs.values())
     assert np.array_equal(ours.row_duals(), theirs.row_duals())
     assert ours.simplex_iterations() == theirs.simplex_iterations()
+
+
+def interrupt_subscribers(backend: HighsBackend) -> list:
+    highs = backend.highs
+    return [highs.cbSimplexInterrupt.callbacks, highs.cbIpmInterrupt.callbacks, highs.cbMipInterrupt.callbacks]
+
+
+def test_a_backend_without_the_interrupt_check_solves_the_same_and_stops_after_a_requested_run(form):
+    quiet, checked = HighsBackend(interruptible=False), loaded(form)
+    quiet.load(form, integer_columns(form))
+    quiet.set_method("simplex")
+    assert interrupt_subscribers(quiet) == [[], [], []]
+    assert interrupt_subscribers(checked) == [[solver_backend._stop_if_requested]] * 3
+    for backend in (quiet, checked):
+        backend.run()
+    assert quiet.objective() == checked.objective() and quiet.simplex_iterations() == checked.simplex_iterations()
+    assert np.array_equal(quiet.values(), checked.values())
+    assert np.array_equal(quiet.row_duals(), checked.row_duals())
+    solver_backend._Interrupt.requested = True  # Ctrl-C during the run: it ends, then the run raises
+    quiet.clear_solver()
+    with pytest.raises(KeyboardInterrupt):
+        quiet.run()
+    assert quiet.status_text() == "Optimal"
+    assert solver_backend._Interrupt.requested is False
+    assert quiet.run() == "Optimal"
+
+
+def test_batch_models_get_the_interrupt_check_only_when_large_and_in_the_main_process(raw, monkeypatch):  # noqa: F811
+    cache = ModelCache(reuse=True)
+    cache.solve(variant_data(raw, Variant("base")), restart=True)
+    assert not cache.loaded.backend.interruptible and interrupt_subscribers(cache.loaded.backend) == [[], [], []]
+    monkeypatch.setattr(solver_backend, "INTERRUPT_CHECK_FROM_COLUMNS", 1)
+    cache.solve(variant_data(raw, Variant("base")), restart=True)  # a new HiGHS instance
+    assert cache.loaded.backend.interruptible
+    assert interrupt_subscribers(cache.loaded.backend) == [[solver_backend._stop_if_requested]] * 3
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # a worker process, as Dask's are
+        assert pool.apply(solver_backend.interruptible_here, (10**9,)) is False
+    assert solver_backend.interruptible_here(10**9) is True
 
 
 # ----------------------------------------------------------------------------- the solution reader's tables

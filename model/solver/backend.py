@@ -35,11 +35,17 @@ the command line's SIGINT handler calls :func:`interrupt_solve` and raises
 KeyboardInterrupt itself when no run is in progress.  The check costs a
 Python call per iteration: :func:`_dispatch` replaces highspy's handler
 with one that skips highspy's event object when the check is the only
-subscriber (measured ~0.5 ms of a 9 ms cold run of the one-year base case).
+subscriber.  What is left, HiGHS calling Python at each iteration (about
+2 µs a call, 0.5 ms of a 9 ms cold run of the one-year base case, 286
+calls), is saved where no Ctrl-C can reach the check:
+``HighsBackend(interruptible=False)`` runs without it, and a stop
+requested during its run takes effect when the run ends (see
+:func:`interruptible_here` for the batches' re-solved models).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 import highspy
@@ -96,6 +102,27 @@ def interrupt_solve() -> bool:
         return False
     _Interrupt.requested = True
     return True
+
+
+# A model re-solved in a batch's own process gets the interrupt check from this many columns: smaller LPs
+# solve in milliseconds (Ctrl-C then stops the batch at the end of the run), larger ones may run long.
+INTERRUPT_CHECK_FROM_COLUMNS = 50_000
+
+
+def interruptible_here(n_columns: int) -> bool:
+    """Whether a batch's re-solved model of ``n_columns`` columns needs the interrupt check in this process.
+
+    Not in a worker process (a Dask worker: started by ``multiprocessing``,
+    ``parent_process()`` is set): Ctrl-C is the main process's, which stops
+    the batch by closing its cluster, and nothing in a worker calls
+    :func:`interrupt_solve`.  In the main process (``--workers 1``) only
+    from :data:`INTERRUPT_CHECK_FROM_COLUMNS` columns: a smaller LP's run
+    takes milliseconds, after which :meth:`HighsBackend.run` raises
+    KeyboardInterrupt all the same.
+    """
+    if multiprocessing.parent_process() is not None:
+        return False
+    return n_columns >= INTERRUPT_CHECK_FROM_COLUMNS
 
 
 def _stop_if_requested(event) -> None:
@@ -189,10 +216,14 @@ def _floats(values, size: int) -> np.ndarray:
 class HighsBackend:
     """Owns one silent ``highspy.Highs`` holding one standard-form model (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interruptible: bool = True) -> None:
+        """``interruptible``: subscribe the interrupt check (module docstring); without it a run requested to stop
+        by :func:`interrupt_solve` ends normally, then :meth:`run` raises KeyboardInterrupt."""
         self.highs = new_highs()
-        for callback in (self.highs.cbSimplexInterrupt, self.highs.cbIpmInterrupt, self.highs.cbMipInterrupt):
-            callback.subscribe(_stop_if_requested)
+        self.interruptible = interruptible
+        if interruptible:
+            for callback in (self.highs.cbSimplexInterrupt, self.highs.cbIpmInterrupt, self.highs.cbMipInterrupt):
+                callback.subscribe(_stop_if_requested)
         self.highs.setOptionValue("threads", 1)  # not HiGHS' default, 0 (its choice): _Scheduler tracks the count
         self.offset = 0.0
         self.cost = np.zeros(0)
