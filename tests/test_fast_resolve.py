@@ -316,3 +316,85 @@ def test_kept_balance_terms_follow_the_data_numbers_and_its_structure():
     changed = assert_same_as_fresh(stocked, sets, solution, result.objective, "initial stock")
     assert any(f"balance of {stockpile.product}" in failure for failure in changed.failures)
     assert verify_solution(data, sets, solution, result.objective).ok  # and back
+
+
+# ----------------------------------------------------------------------------- only changed numbers passed to HiGHS
+def test_updates_pass_only_what_changes_and_leave_highs_with_the_same_model(form):
+    ours, theirs = loaded(form), loaded(form)
+    draw = np.random.default_rng(5)
+    n, m = ours.num_columns, ours.num_rows
+    cost = ours.cost.copy()
+    cost[draw.choice(n, 7, replace=False)] *= 1.5
+    cost[np.flatnonzero(cost == 0)[:1]] = -0.0  # a sign of zero is a change too
+    lower, upper = ours.col_lower.copy(), ours.col_upper.copy()
+    upper[draw.choice(n, 5, replace=False)] = 0.0
+    row_lower, row_upper = ours.row_lower.copy(), ours.row_upper.copy()
+    row_upper[draw.choice(m, 3, replace=False)] = np.inf
+    bits = lambda a, b: int(np.count_nonzero(a.view(np.int64) != b.view(np.int64)))  # noqa: E731
+    expected = [
+        bits(cost, ours.cost),
+        int(np.count_nonzero((lower.view(np.int64) != ours.col_lower.view(np.int64)) | (upper != ours.col_upper))),
+        int(np.count_nonzero(row_upper != ours.row_upper)),
+    ]
+    assert expected[0] >= 2 and expected[1] >= 1 and expected[2] >= 1
+    calls = []
+    for name in ("change_costs", "change_column_bounds", "change_row_bounds"):
+        original = getattr(ours, name)
+        setattr(ours, name, lambda *a, _o=original, _n=name: calls.append((_n, len(a[0]))) or _o(*a))
+    ours.update_costs(cost)
+    ours.update_column_bounds(lower, upper)
+    ours.update_row_bounds(row_lower, row_upper)
+    assert calls == list(zip(("change_costs", "change_column_bounds", "change_row_bounds"), expected, strict=True))
+    theirs.set_costs(cost)
+    theirs.change_column_bounds(np.arange(n), lower, upper)
+    theirs.change_row_bounds(np.arange(m), row_lower, row_upper)
+    for name in ("cost", "col_lower", "col_upper", "row_lower", "row_upper"):
+        assert getattr(ours, name).tobytes() == getattr(theirs, name).tobytes(), name
+    ours_lp, theirs_lp = ours.highs.getLp(), theirs.highs.getLp()
+    for name in ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_"):
+        assert np.asarray(getattr(ours_lp, name)).tobytes() == np.asarray(getattr(theirs_lp, name)).tobytes(), name
+    for backend in (ours, theirs):
+        backend.clear_solver()
+        backend.run()
+    assert ours.objective() == theirs.objective() and np.array_equal(ours.values(), theirs.values())
+    ours.update_costs(cost)  # nothing differs: HiGHS is not called
+    assert len(calls) == 3
+
+
+def full_updates(monkeypatch) -> None:
+    """The least-exposure phases as before: every cost and bound passed to HiGHS at each change."""
+    monkeypatch.setattr(HighsBackend, "update_costs", lambda self, values: self.set_costs(values))
+    monkeypatch.setattr(
+        HighsBackend,
+        "update_column_bounds",
+        lambda self, lower, upper: self.change_column_bounds(np.arange(self.num_columns), lower, upper),
+    )
+    monkeypatch.setattr(
+        HighsBackend,
+        "update_row_bounds",
+        lambda self, lower, upper: self.change_row_bounds(np.arange(self.num_rows), lower, upper),
+    )
+
+
+def solve_all(raw_workbook, variants_list) -> list:
+    cache = ModelCache(reuse=True)
+    out = []
+    for number, variant in enumerate(variants_list):
+        sets, solution, result, _, _ = cache.solve(variant_data(raw_workbook, variant), restart=number == 0)
+        out.append((result.objective, result.column_values, result.row_duals, result.notes, solution))
+    return out
+
+
+def test_re_solves_with_only_changed_numbers_passed_equal_those_passing_every_number(monkeypatch):
+    workbook = read_workbook(BASE_CASE)
+    batch = bench_variants(workbook, 5, 11)
+    ours = solve_all(workbook, batch)
+    with monkeypatch.context() as patch:
+        full_updates(patch)
+        theirs = solve_all(workbook, batch)
+    for (objective, values, duals, notes, solution), (objective2, values2, duals2, notes2, solution2) in zip(
+        ours, theirs, strict=True
+    ):
+        assert objective == objective2 and notes == notes2
+        assert values.tobytes() == values2.tobytes() and duals.tobytes() == duals2.tobytes()
+        assert solution.duals == solution2.duals

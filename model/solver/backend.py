@@ -213,6 +213,16 @@ def _floats(values, size: int) -> np.ndarray:
     return np.full(size, float(array)) if array.ndim == 0 else np.ascontiguousarray(array)
 
 
+def _array(values: list) -> np.ndarray:
+    """highspy's list of floats as an array (``np.fromiter``: the same floats, a quarter faster than ``np.array``)."""
+    return np.fromiter(values, dtype=float, count=len(values))
+
+
+def _differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where two float arrays differ bit for bit (0.0 and -0.0 differ; a NaN equals the same NaN)."""
+    return np.ascontiguousarray(a).view(np.int64) != np.ascontiguousarray(b).view(np.int64)
+
+
 class HighsBackend:
     """Owns one silent ``highspy.Highs`` holding one standard-form model (see the module docstring)."""
 
@@ -293,6 +303,32 @@ class HighsBackend:
     def set_costs(self, values: np.ndarray) -> None:
         """Replace the whole cost vector c."""
         self.change_costs(np.arange(self.num_columns), values)
+
+    def update_costs(self, values: np.ndarray) -> None:
+        """c = ``values`` (every column), passing HiGHS only the entries that differ bit for bit from c.
+
+        The model HiGHS then holds is the one :meth:`set_costs` gives, without
+        a call carrying thousands of unchanged numbers (a sign of zero counts
+        as a change).
+        """
+        values = _floats(values, self.num_columns)
+        changed = np.flatnonzero(_differ(values, self.cost))
+        if len(changed):
+            self.change_costs(changed, values[changed])
+
+    def update_column_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """col_lower, col_upper = ``lower``, ``upper`` (every column), passing only the columns that differ."""
+        lower, upper = _floats(lower, self.num_columns), _floats(upper, self.num_columns)
+        changed = np.flatnonzero(_differ(lower, self.col_lower) | _differ(upper, self.col_upper))
+        if len(changed):
+            self.change_column_bounds(changed, lower[changed], upper[changed])
+
+    def update_row_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """row_lower, row_upper = ``lower``, ``upper`` (every row), passing only the rows that differ."""
+        lower, upper = _floats(lower, self.num_rows), _floats(upper, self.num_rows)
+        changed = np.flatnonzero(_differ(lower, self.row_lower) | _differ(upper, self.row_upper))
+        if len(changed):
+            self.change_row_bounds(changed, lower[changed], upper[changed])
 
     def change_column_bounds(self, positions, lower, upper) -> None:
         """col_lower[positions] = lower, col_upper[positions] = upper (scalars are repeated)."""
@@ -451,25 +487,25 @@ class HighsBackend:
     # ------------------------------------------------------------------ read
     def values(self) -> np.ndarray:
         """x of the last run, by column position."""
-        return np.array(self.highs.getSolution().col_value, dtype=float)
+        return _array(self.highs.getSolution().col_value)
 
     def row_values(self) -> np.ndarray:
         """Row activities A x of the last run, by row position."""
-        return np.array(self.highs.getSolution().row_value, dtype=float)
+        return _array(self.highs.getSolution().row_value)
 
     def row_duals(self) -> np.ndarray:
         """y = ∂(c·x)/∂(row bound) of the last run, by row position; zeros when HiGHS has none (MIP, early stop)."""
         solution = self.highs.getSolution()
         if not solution.dual_valid:
             return np.zeros(self.num_rows)
-        return np.array(solution.row_dual, dtype=float)
+        return _array(solution.row_dual)
 
     def column_duals(self) -> np.ndarray:
         """Reduced costs d = c - Aᵀy of the last run, by column position; zeros when HiGHS has none."""
         solution = self.highs.getSolution()
         if not solution.dual_valid:
             return np.zeros(self.num_columns)
-        return np.array(solution.col_dual, dtype=float)
+        return _array(solution.col_dual)
 
     def objective(self) -> float:
         """c·x + offset of the last run."""
