@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from model.batch import Variant
 from model.batch.reuse import ModelCache
 from model.batch.variants import variant_data
+from model.bench.matrix import Plan, _spread, build_matrix, compact
 from model.bench.scenarios import variants as bench_variants
 from model.bench.synthetic import Size, synthetic_data
 from model.formulation.build import build_model
@@ -398,3 +399,22 @@ def test_re_solves_with_only_changed_numbers_passed_equal_those_passing_every_nu
         assert objective == objective2 and notes == notes2
         assert values.tobytes() == values2.tobytes() and duals.tobytes() == duals2.tobytes()
         assert solution.duals == solution2.duals
+
+
+# ----------------------------------------------------------------------------- the NumPy build of a re-solve's numbers
+def test_the_numpy_build_is_compact_already_as_re_solves_take_it():
+    workbook = read_workbook(BASE_CASE)
+    plan = Plan()
+    for variant in [Variant("base"), *bench_variants(workbook, 3, 2)]:
+        data = variant_data(workbook, variant)
+        sets = build_sets(data)
+        lp = build_matrix(data, sets, plan)
+        assert compact(lp) is lp  # nothing left to drop: compact() returns it as it is
+
+
+def test_spread_is_numpys_broadcast_float_for_float():
+    for values, n in [(2.5, 4), (np.arange(3.0), 3), ([1, 2], 2), (np.float32(0.1), 3), (np.inf, 0), ([7.0], 3)]:
+        ours, theirs = _spread(values, n), np.broadcast_to(np.asarray(values, dtype=float), (n,))
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()
+    with pytest.raises(ValueError):
+        _spread([1.0, 2.0], 3)

@@ -144,7 +144,7 @@ def _csc_order(rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
 
 def _numpy_numbers(data: ModelData, sets: ModelSets, loaded: Loaded) -> Numbers | None:
     """The variant's LP numbers in the loaded column order, or None when its LP is not the same shape and pattern."""
-    lp = compact(build_matrix(data, sets, loaded.plan))
+    lp = build_matrix(data, sets, loaded.plan)  # compacted already (compact() of it would return it unchanged)
     if (
         lp.shape != loaded.form.matrix.shape
         or list(lp.row_blocks.items()) != loaded.row_families
