@@ -9,7 +9,9 @@ re-solve.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
+import weakref
 from pathlib import Path
 
 import highspy
@@ -418,3 +420,14 @@ def test_spread_is_numpys_broadcast_float_for_float():
         assert ours.dtype == theirs.dtype and ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()
     with pytest.raises(ValueError):
         _spread([1.0, 2.0], 3)
+
+
+def test_kept_balance_terms_do_not_keep_a_finished_runs_sets_alive(raw):  # noqa: F811
+    cache = ModelCache(reuse=True)
+    data = variant_data(raw, Variant("base"))
+    sets, solution, result, _, _ = cache.solve(data, restart=True)
+    assert _BALANCE_TERMS and _BALANCE_TERMS[0].signature[0]() is sets
+    alive = weakref.ref(sets)
+    del cache, sets, solution, result
+    gc.collect()
+    assert alive() is None and _BALANCE_TERMS[0].signature[0]() is None  # a new sets object never matches it

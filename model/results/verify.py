@@ -23,6 +23,7 @@ then read, and the sums are still added term by term in the loop's order.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -343,7 +344,7 @@ class BalanceTerms:
     the floats the row-by-row loop adds, in its order.
     """
 
-    signature: tuple  # what it was made from: the sets (held), the data's structure, the tables' key columns
+    signature: tuple  # what it was made from: the sets (a weak reference), the data's structure, the key columns
     activity_missing: list[tuple[int, str]]  # (row, message): activity of a facility that does not exist
     shipment_refused: list[tuple[int, str]]  # shipments on a trade that is not allowed
     relabel_lowering: list[tuple[int, str]]  # relabelling that lowers exposure
@@ -398,11 +399,11 @@ def balance_terms(
     data structure (:func:`_structure`) and equal key columns, list for
     list; anything else makes them again.
     """
-    signature = (sets, _structure(data, views), (activity, shipment, relabel, delivery, surplus, stock))
+    signature = (weakref.ref(sets), _structure(data, views), (activity, shipment, relabel, delivery, surplus, stock))
     last = next(iter(_BALANCE_TERMS), None)  # read once: another thread may replace it
     if last is not None:
         held = last.signature
-        if held[0] is sets and held[1] == signature[1] and held[2] == signature[2]:
+        if held[0]() is sets and held[1] == signature[1] and held[2] == signature[2]:
             return last
     terms = _make_balance_terms(data, sets, views, signature, activity, shipment, relabel, delivery, surplus, stock)
     _BALANCE_TERMS[:] = [terms]
