@@ -72,7 +72,7 @@ from model.formulation.sets import ModelSets, build_sets, sets_inputs
 from model.formulation.variables import keyed
 from model.results.extract import SolutionReader
 from model.results.verify import verify_solution
-from model.solver.backend import HighsBackend
+from model.solver.backend import HighsBackend, interruptible_here
 from model.solver.handoff import StandardForm, integer_columns, standard_form
 from model.solver.least_exposure import least_exposure, weight_vector
 from model.solver.solve import (  # the phases solve_model runs, on a loaded model
@@ -154,7 +154,7 @@ def _csc_order(rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
 
 def _numpy_numbers(data: ModelData, sets: ModelSets, loaded: Loaded) -> Numbers | None:
     """The variant's LP numbers in the loaded column order, or None when its LP is not the same shape and pattern."""
-    lp = compact(build_matrix(data, sets, loaded.plan))
+    lp = build_matrix(data, sets, loaded.plan)  # compacted already (compact() of it would return it unchanged)
     if (
         lp.shape != loaded.form.matrix.shape
         or list(lp.row_blocks.items()) != loaded.row_families
@@ -262,7 +262,7 @@ class ModelCache:
 
     @staticmethod
     def _new_backend(form: StandardForm, integer: np.ndarray, options: dict) -> HighsBackend:
-        backend = HighsBackend()
+        backend = HighsBackend(interruptible=interruptible_here(len(form.cost)))
         backend.load(form, integer)
         backend.set_method(options["method"], options["threads"], options["time_limit"], options["mip_gap"])
         return backend

@@ -248,6 +248,17 @@ def plan_key(data: ModelData, sets: ModelSets, views: dict[int, YearData]) -> tu
     return tuple(parts)
 
 
+def _spread(values, n: int) -> np.ndarray:
+    """``np.broadcast_to(np.asarray(values, dtype=float), (n,))``: the same floats, without NumPy's broadcasting
+    machinery for the two common cases (a number repeated, an array already of length n); others through it."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 0:
+        return np.full(n, array)
+    if array.shape == (n,):
+        return array
+    return np.broadcast_to(array, (n,))
+
+
 def build_matrix(data: ModelData, sets: ModelSets, plan: Plan | None = None) -> MatrixLP:
     """Columns, rows and entries of the LP of :func:`model.formulation.build.build_model`.
 
@@ -408,12 +419,9 @@ def build_matrix(data: ModelData, sets: ModelSets, plan: Plan | None = None) -> 
     row_lower, row_upper = [], []
     for name, (first, last) in s["row_blocks"].items():
         lower, upper = numbers[name]
-        row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (last - first,)))
-        row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (last - first,)))
-    values = [
-        np.broadcast_to(np.asarray(coefficients[coefs] if isinstance(coefs, str) else coefs, dtype=float), (n,))
-        for coefs, n in s["entry_values"]
-    ]
+        row_lower.append(_spread(lower, last - first))
+        row_upper.append(_spread(upper, last - first))
+    values = [_spread(coefficients[coefs] if isinstance(coefs, str) else coefs, n) for coefs, n in s["entry_values"]]
     lp = MatrixLP(
         cost=cost,
         col_lower=col_lower,

@@ -13,10 +13,17 @@ by row through pandas); sums by key are taken with ``np.bincount`` over
 the terms in the order a loop over the rows would add them, so every sum
 is the same float a row-by-row loop gives; each family of checks is one
 array comparison, and messages are written only for the rows that fail.
+
+What the balances take from the tables' keys (which node each term goes
+to, which rows fail a check on keys alone: :class:`BalanceTerms`) is kept
+from the last call and reused while the sets object, the data's structure
+and the key columns are equal (a batch's re-solves): only the values are
+then read, and the sums are still added term by term in the loop's order.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +93,27 @@ class Verification:
         return not self.failures
 
 
+def column_array(frame: pd.DataFrame, name: str):
+    """The values of ``frame[name]`` (a NumPy or pandas extension array), read without making a Series.
+
+    ``frame[name]`` builds a Series (about 15 µs); pandas' column accessor
+    gives the array the Series would hold.  Where the accessor is missing
+    (another pandas) or the name is not one column, through the Series.
+    """
+    getter = getattr(frame, "_get_column_array", None)
+    if getter is not None:
+        where = frame.columns.get_loc(name)
+        if isinstance(where, int):
+            return getter(where)
+    return frame[name].array
+
+
+def _column_list(frame: pd.DataFrame, name: str) -> list:
+    """``frame[name].tolist()``: the same Python values (Series.tolist is its array's tolist)."""
+    array = column_array(frame, name)
+    return array.tolist() if hasattr(array, "tolist") else frame[name].tolist()
+
+
 def columns(frame: pd.DataFrame, *names: str, kept: dict | None = None) -> list[list]:
     """The columns of ``frame`` as lists of Python values (str, int, float), for loops without pandas per row.
 
@@ -93,14 +121,22 @@ def columns(frame: pd.DataFrame, *names: str, kept: dict | None = None) -> list[
     tables do not change), by the frame's identity and the column; the lists are only read.
     """
     if kept is None:
-        return [frame[name].tolist() for name in names]
+        return [_column_list(frame, name) for name in names]
     out = []
     for name in names:
         found = kept.get((id(frame), name))
         if found is None:
-            found = kept[id(frame), name] = (frame, frame[name].tolist())  # the frame held: its id stays its own
+            found = kept[id(frame), name] = (frame, _column_list(frame, name))  # the frame held: its id its own
         out.append(found[1])
     return out
+
+
+def lowest(frame: pd.DataFrame, name: str) -> float:
+    """``frame[name].min()`` (NaN skipped; NaN if every value is): ``np.fmin`` over a float column's array."""
+    array = column_array(frame, name)
+    if isinstance(array, np.ndarray) and array.dtype == np.float64:
+        return float(np.fmin.reduce(array))
+    return float(frame[name].min())
 
 
 def rows(frame: pd.DataFrame, *names: str, kept: dict | None = None) -> zip:
@@ -284,6 +320,227 @@ def _in_year(sets: ModelSets, year: int) -> str:
     return f" in {year}" if len(sets.years) > 1 else ""
 
 
+def _floats(values) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+def _ids(keys: list, index: dict) -> np.ndarray:
+    """Each key's position in ``index``, keys added in order of first appearance (as :func:`sums` numbers them)."""
+    return np.asarray([index.setdefault(key, len(index)) for key in keys], dtype=np.intp)
+
+
+@dataclass
+class BalanceTerms:
+    """What the balance, capacity, re-export, quota and stock checks take from the tables' keys, not their values.
+
+    The terms of the balances in the order a loop over the tables adds them
+    (into each node: activity outputs, shipments arriving, relabelled
+    stock, stock carried into the next year, initial stock; out of each
+    node: activity inputs, shipments leaving, relabelled stock, deliveries,
+    surplus, stock held), each as (row of its table, node id); each keyed
+    sum's keys in order of first appearance and the id of each row; the
+    rows failing a check that depends on keys only, with their messages.
+    The values (t/yr, coef × activity) are taken per call, so the sums are
+    the floats the row-by-row loop adds, in its order.
+    """
+
+    signature: tuple  # what it was made from: the sets (a weak reference), the data's structure, the key columns
+    activity_missing: list[tuple[int, str]]  # (row, message): activity of a facility that does not exist
+    shipment_refused: list[tuple[int, str]]  # shipments on a trade that is not allowed
+    relabel_lowering: list[tuple[int, str]]  # relabelling that lowers exposure
+    input_pairs: list[tuple[str, str]]  # (process, product) of the inputs consumed, each once
+    input_pair: np.ndarray  # per activity-input term: its pair
+    input_row: np.ndarray  # per activity-input term: its activity row
+    output_pairs: list[tuple[str, str]]
+    output_pair: np.ndarray
+    output_row: np.ndarray
+    loaded_rows: np.ndarray  # activity rows at facilities that exist
+    stock_next: np.ndarray  # stock rows before the last year (carried into the next)
+    initial_stockpiles: list[int]  # stockpiles with initial stock
+    nodes: list[tuple]  # (country, product, tag, year) of each balance
+    into_ids: np.ndarray
+    out_ids: np.ndarray
+    load_index: dict
+    load_ids: np.ndarray
+    made: int  # nodes something is made at
+    made_ids: np.ndarray
+    exported_index: dict
+    exported: int
+    exported_ids: np.ndarray
+    produced_at: np.ndarray  # per exported node its made node, -1 where nothing is made
+    shipped_index: dict
+    shipped_ids: np.ndarray
+    held_index: dict
+    held_ids: np.ndarray
+
+
+_BALANCE_TERMS: list[BalanceTerms] = []  # the last terms made: a batch's variants share their keys
+
+
+def _structure(data: ModelData, views: dict) -> tuple:
+    """The data the balance terms are made from besides the sets and the tables' keys (no numbers but signs)."""
+    return (
+        tuple(
+            (year, tuple((name, fac.country, fac.restricted) for name, fac in view.facilities.items()))
+            for year, view in views.items()
+        ),
+        tuple((name, p.stage, tuple(p.inputs), tuple(p.outputs)) for name, p in data.processes.items()),
+        tuple((d.country, d.product) for d in data.demands),
+        tuple((s.country, s.product, s.initial > 0, s.initial_tag) for s in data.stockpiles),
+    )
+
+
+def balance_terms(
+    data: ModelData, sets: ModelSets, views: dict, activity, shipment, relabel, delivery, surplus, stock
+) -> BalanceTerms:
+    """The :class:`BalanceTerms` of these key columns (lists, value column left out), kept for the next call.
+
+    The last terms are reused when made from the same sets object, equal
+    data structure (:func:`_structure`) and equal key columns, list for
+    list; anything else makes them again.
+    """
+    signature = (weakref.ref(sets), _structure(data, views), (activity, shipment, relabel, delivery, surplus, stock))
+    last = next(iter(_BALANCE_TERMS), None)  # read once: another thread may replace it
+    if last is not None:
+        held = last.signature
+        if held[0]() is sets and held[1] == signature[1] and held[2] == signature[2]:
+            return last
+    terms = _make_balance_terms(data, sets, views, signature, activity, shipment, relabel, delivery, surplus, stock)
+    _BALANCE_TERMS[:] = [terms]
+    return terms
+
+
+def _make_balance_terms(
+    data: ModelData,
+    sets: ModelSets,
+    views: dict,
+    signature: tuple,
+    activity: list[list],
+    shipment: list[list],
+    relabel: list[list],
+    delivery: list[list],
+    surplus: list[list],
+    stock: list[list],
+) -> BalanceTerms:
+    """The loop over the tables' rows of the row-by-row check, keeping where each term goes rather than its value."""
+    into: list[tuple] = []
+    out_of: list[tuple] = []
+    made: list[tuple] = []
+    loaded: list[tuple[str, int]] = []
+    loaded_rows: list[int] = []
+    activity_missing: list[tuple[int, str]] = []
+    input_pairs: dict[tuple[str, str], int] = {}
+    output_pairs: dict[tuple[str, str], int] = {}
+    input_pair: list[int] = []
+    input_row: list[int] = []
+    output_pair: list[int] = []
+    output_row: list[int] = []
+    processes = data.processes
+    facilities = {year: view.facilities for year, view in views.items()}
+    for row, (facility, process_name, tag, year) in enumerate(zip(*activity, strict=True)):
+        process = processes[process_name]
+        fac = facilities[year].get(facility)
+        if fac is None:
+            activity_missing.append((row, f"activity of {facility}, which does not exist{_in_year(sets, year)}"))
+            continue
+        loaded.append((facility, year))
+        loaded_rows.append(row)
+        country = fac.country
+        for product in process.inputs:
+            out_of.append((country, product, tag, year))
+            input_pair.append(input_pairs.setdefault((process_name, product), len(input_pairs)))
+            input_row.append(row)
+        out = sets.output_tag(tag, process.stage, fac.restricted)
+        for product in process.outputs:
+            node = (country, product, out, year)
+            into.append(node)
+            made.append(node)
+            output_pair.append(output_pairs.setdefault((process_name, product), len(output_pairs)))
+            output_row.append(row)
+
+    origin, destination, product, tag, year = shipment
+    trades = sets.trades
+    lanes = list(zip(origin, destination, product, year, strict=True))
+    shipment_refused = [
+        (row, f"shipment {source} → {target} of {good} on a trade that is not allowed")
+        for row, (source, target, good, when) in enumerate(lanes)
+        if (source, target, good, when) not in trades
+    ]
+    leaving = list(zip(origin, product, tag, year, strict=True))
+    out_of += leaving
+    into += zip(destination, product, tag, year, strict=True)
+
+    relabel_lowering = []
+    for row, (country, good, source, target, year) in enumerate(zip(*relabel, strict=True)):
+        if not sets.tags[source] < sets.tags[target]:
+            relabel_lowering.append((row, f"relabelling {source} → {target} of {good} in {country} lowers exposure"))
+        out_of.append((country, good, source, year))
+        into.append((country, good, target, year))
+    demands = data.demands
+    index, tag, year = delivery
+    out_of += [(demands[j].country, demands[j].product, t, y) for j, t, y in zip(index, tag, year, strict=True)]
+    out_of += zip(*surplus, strict=True)
+    last = sets.years[-1]
+    country, product, tag, year = stock
+    out_of += zip(country, product, tag, year, strict=True)  # held at the end of the year
+    stock_next = []
+    for row, node in enumerate(zip(country, product, tag, year, strict=True)):
+        if node[3] < last:
+            into.append((*node[:3], node[3] + 1))  # available the next year
+            stock_next.append(row)
+    initial_stockpiles = []
+    for number, stockpile in enumerate(data.stockpiles):
+        if stockpile.initial > 0:
+            into.append((stockpile.country, stockpile.product, sets.label(stockpile.initial_tag), sets.years[0]))
+            initial_stockpiles.append(number)
+
+    nodes: dict[tuple, int] = {}
+    into_ids = _ids(into, nodes)
+    out_ids = _ids(out_of, nodes)
+    load_index: dict = {}
+    load_ids = _ids(loaded, load_index)
+    made_index: dict = {}
+    made_ids = _ids(made, made_index)
+    exported_index: dict = {}
+    exported_ids = _ids(leaving, exported_index)
+    shipped_index: dict = {}
+    shipped_ids = _ids(lanes, shipped_index)
+    held_index: dict = {}
+    held_ids = _ids(list(zip(country, product, year, strict=True)), held_index)
+    produced_at = np.asarray([made_index.get(key, -1) for key in exported_index], dtype=np.intp)
+    rows_of = lambda values: np.asarray(values, dtype=np.intp)  # noqa: E731
+    return BalanceTerms(
+        signature=signature,
+        activity_missing=activity_missing,
+        shipment_refused=shipment_refused,
+        relabel_lowering=relabel_lowering,
+        input_pairs=list(input_pairs),
+        input_pair=rows_of(input_pair),
+        input_row=rows_of(input_row),
+        output_pairs=list(output_pairs),
+        output_pair=rows_of(output_pair),
+        output_row=rows_of(output_row),
+        loaded_rows=rows_of(loaded_rows),
+        stock_next=rows_of(stock_next),
+        initial_stockpiles=initial_stockpiles,
+        nodes=list(nodes),
+        into_ids=into_ids,
+        out_ids=out_ids,
+        load_index=load_index,
+        load_ids=load_ids,
+        made=len(made_index),
+        made_ids=made_ids,
+        exported_index=exported_index,
+        exported=len(exported_index),
+        exported_ids=exported_ids,
+        produced_at=produced_at,
+        shipped_index=shipped_index,
+        shipped_ids=shipped_ids,
+        held_index=held_index,
+        held_ids=held_ids,
+    )
+
+
 def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, objective: float) -> Verification:
     """Every invariant of SPEC.md's model, recomputed from the tables and the input data.
 
@@ -295,16 +552,6 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
     result = Verification()
     kept: dict = {}  # the tables' columns as lists, read once for every check below
     views = {year: data.at(year) for year in sets.years}
-    # Terms of the balances, in the order a loop over the tables adds them: (node, t/yr) into / out of each node.
-    into: list[tuple] = []
-    into_values: list[float] = []
-    out_of: list[tuple] = []
-    out_of_values: list[float] = []
-    made: list[tuple] = []
-    made_values: list[float] = []
-    loaded: list[tuple[str, int]] = []
-    loaded_values: list[float] = []
-
     for frame in (
         solution.activity,
         solution.shipment,
@@ -319,90 +566,51 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         solution.min_flow_shortfall,
     ):
         if len(frame):
-            lowest = float(frame["raw_value"].min())
-            result.check("a variable is negative", max(0.0, -lowest), 1.0)
+            result.check("a variable is negative", max(0.0, -lowest(frame, "raw_value")), 1.0)
 
+    activity = columns(solution.activity, "facility", "process", "tag", "year", "value", kept=kept)
+    shipment = columns(solution.shipment, "origin", "destination", "product", "tag", "year", "value", kept=kept)
+    relabel = columns(solution.relabel, "country", "product", "from_tag", "to_tag", "year", "value", kept=kept)
+    delivery = columns(solution.delivery, "demand", "tag", "year", "value", kept=kept)
+    surplus = columns(solution.surplus, "country", "product", "tag", "year", "value", kept=kept)
+    stock = columns(solution.stock, "country", "product", "tag", "year", "value", kept=kept)
+    terms = balance_terms(
+        data, sets, views, activity[:-1], shipment[:-1], relabel[:-1], delivery[:-1], surplus[:-1], stock[:-1]
+    )
+    for row, message in terms.activity_missing:
+        result.check(message, activity[-1][row], 1.0)
+    for row, message in terms.shipment_refused:
+        result.check(message, shipment[-1][row], 1.0)
+    for row, message in terms.relabel_lowering:
+        result.check(message, relabel[-1][row], 1.0)
+    delivered, exposure = delivered_and_exposed(data, sets, solution, kept=kept)
+    activity_value = np.asarray(activity[-1], dtype=float)
+    shipment_value = np.asarray(shipment[-1], dtype=float)
+    relabel_value = np.asarray(relabel[-1], dtype=float)
+    stock_value = np.asarray(stock[-1], dtype=float)
     processes = data.processes
-    facilities = {year: view.facilities for year, view in views.items()}
-    for facility, process_name, tag, year, value in rows(
-        solution.activity, "facility", "process", "tag", "year", "value", kept=kept
-    ):
-        process = processes[process_name]
-        fac = facilities[year].get(facility)
-        if fac is None:
-            result.check(f"activity of {facility}, which does not exist{_in_year(sets, year)}", value, 1.0)
-            continue
-        loaded.append((facility, year))
-        loaded_values.append(value)
-        country = fac.country
-        for product, coef in process.inputs.items():
-            out_of.append((country, product, tag, year))
-            out_of_values.append(coef * value)
-        out = sets.output_tag(tag, process.stage, fac.restricted)
-        for product, coef in process.outputs.items():
-            node = (country, product, out, year)
-            into.append(node)
-            into_values.append(coef * value)
-            made.append(node)
-            made_values.append(coef * value)
-
-    origin, destination, product, tag, year, value = columns(
-        solution.shipment, "origin", "destination", "product", "tag", "year", "value", kept=kept
+    consumed = _floats([processes[process].inputs[product] for process, product in terms.input_pairs])
+    made_values = _floats([processes[process].outputs[product] for process, product in terms.output_pairs])
+    consumed = consumed[terms.input_pair] * activity_value[terms.input_row]  # coef × value, term by term
+    made_values = made_values[terms.output_pair] * activity_value[terms.output_row]
+    initial = [data.stockpiles[i].initial for i in terms.initial_stockpiles]
+    into_values = np.concatenate(
+        [made_values, shipment_value, relabel_value, stock_value[terms.stock_next], _floats(initial)]
+    )
+    out_of_values = np.concatenate(
+        [consumed, shipment_value, relabel_value, _floats(delivery[-1]), _floats(surplus[-1]), stock_value]
     )
     trades = sets.trades
-    lanes = list(zip(origin, destination, product, year, strict=True))
-    for (source, target, good, _), amount in zip(lanes, value, strict=True):
-        if (source, target, good, _) not in trades:
-            result.check(f"shipment {source} → {target} of {good} on a trade that is not allowed", amount, 1.0)
-    leaving = list(zip(origin, product, tag, year, strict=True))
-    out_of += leaving
-    out_of_values += value
-    into += zip(destination, product, tag, year, strict=True)
-    into_values += value
-    exported_index, exported = sums(leaving, value)
-    shipped_index, shipped_sums = sums(lanes, value)
-
-    for country, good, source, target, year, amount in rows(
-        solution.relabel, "country", "product", "from_tag", "to_tag", "year", "value", kept=kept
-    ):
-        if not sets.tags[source] < sets.tags[target]:
-            result.check(f"relabelling {source} → {target} of {good} in {country} lowers exposure", amount, 1.0)
-        out_of.append((country, good, source, year))
-        out_of_values.append(amount)
-        into.append((country, good, target, year))
-        into_values.append(amount)
-    demands = data.demands
-    index, tag, year, value = columns(solution.delivery, "demand", "tag", "year", "value", kept=kept)
-    out_of += [(demands[j].country, demands[j].product, t, y) for j, t, y in zip(index, tag, year, strict=True)]
-    out_of_values += value
-    delivered, exposure = delivered_and_exposed(data, sets, solution, kept=kept)
-    country, product, tag, year, value = columns(
-        solution.surplus, "country", "product", "tag", "year", "value", kept=kept
-    )
-    out_of += zip(country, product, tag, year, strict=True)
-    out_of_values += value
-    last = sets.years[-1]
-    country, product, tag, year, value = columns(
-        solution.stock, "country", "product", "tag", "year", "value", kept=kept
-    )
-    out_of += zip(country, product, tag, year, strict=True)  # held at the end of the year
-    out_of_values += value
-    for node in zip(country, product, tag, year, value, strict=True):
-        if node[3] < last:
-            into.append((*node[:3], node[3] + 1))  # available the next year
-            into_values.append(node[4])
-    held_index, held_sums = sums(list(zip(country, product, year, strict=True)), value)
-    for stockpile in data.stockpiles:
-        if stockpile.initial > 0:
-            into.append((stockpile.country, stockpile.product, sets.label(stockpile.initial_tag), sets.years[0]))
-            into_values.append(stockpile.initial)
-
-    nodes: dict[tuple, int] = {}
-    into_ids = [nodes.setdefault(node, len(nodes)) for node in into]
-    out_ids = [nodes.setdefault(node, len(nodes)) for node in out_of]
-    inflow = _bincount(into_ids, into_values, len(nodes))
-    outflow = _bincount(out_ids, out_of_values, len(nodes))
-    node_list = list(nodes)
+    exported_index, exported = terms.exported_index, _bincount(terms.exported_ids, shipment_value, terms.exported)
+    shipped_index = terms.shipped_index
+    shipped_sums = _bincount(terms.shipped_ids, shipment_value, len(shipped_index))
+    held_index, held_sums = terms.held_index, _bincount(terms.held_ids, stock_value, len(terms.held_index))
+    load_index = terms.load_index
+    load_sums = _bincount(terms.load_ids, activity_value[terms.loaded_rows], len(load_index))
+    made_sums = _bincount(terms.made_ids, made_values, terms.made)
+    inflow = _bincount(terms.into_ids, into_values, len(terms.nodes))
+    outflow = _bincount(terms.out_ids, out_of_values, len(terms.nodes))
+    node_list = terms.nodes
 
     def balance(i: int) -> str:
         country, product, tag, year = node_list[i]
@@ -437,7 +645,6 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         budget = data.budgets[funder][year]
         result.check(f"budget of {funder} in {year}", max(0.0, amount - budget), max(budget, amount))
 
-    load_index, load_sums = sums(loaded, loaded_values)
     places: list[str] = []
     added_list: list[float] = []
     expansion_max: list[float] = []
@@ -458,11 +665,10 @@ def verify_solution(data: ModelData, sets: ModelSets, solution: Solution, object
         (lambda i: f"capacity of {places[i]}", np.fmax(0.0, np.asarray(loads) - limit_array), limit_array),
     )
 
-    made_index, made_sums = sums(made, made_values)
     exported_keys = list(exported_index)
-    produced = np.asarray(
-        [0.0 if (p := made_index.get(key)) is None else made_sums[p] for key in exported_keys], dtype=float
-    )
+    produced = np.zeros(len(exported_keys))  # t/yr made at each exported node (0 where nothing is made)
+    hit = terms.produced_at >= 0
+    produced[hit] = made_sums[terms.produced_at[hit]]
 
     def reexport(i: int) -> str:
         origin, product, tag, year = exported_keys[i]
@@ -558,6 +764,20 @@ def min_flow_shortfalls(solution: Solution) -> dict[tuple[str, str, str, int], f
     }
 
 
+_LANE_TABLES: list[tuple[tuple, object]] = []  # the last (lane rules, their WildcardTable): a batch's rules repeat
+
+
+def _lane_table(rules) -> object:
+    """:func:`model.workbook.validate.lane_table` of ``rules``, kept for the last rules (equal rules, equal table)."""
+    rules = tuple(rules)
+    last = next(iter(_LANE_TABLES), None)  # read once: another thread may replace it
+    if last is not None and last[0] == rules:
+        return last[1]
+    table = lane_table(list(rules))
+    _LANE_TABLES[:] = [(rules, table)]
+    return table
+
+
 def check_min_flows(
     data: ModelData,
     sets: ModelSets,
@@ -576,7 +796,7 @@ def check_min_flows(
         rules = data.at(year).lane_rules
         if not any(rule.min_flow for rule in rules):
             continue
-        table = lane_table(rules)
+        table = _lane_table(rules)
         for key in list(sets.min_flows) + [k for k in shortfall if k[3] == year]:
             if key[3] != year:
                 continue
