@@ -1,15 +1,17 @@
 """Benchmark of batches: ``python -m model.bench.scenarios [--count 200] [--lp] [--workers 2]``.
 
-Runs the same N number-only variants of a case (default the base case) three
-ways and prints the times and their ratios, measured in one run:
+Runs the same N number-only variants of a case (default the base case) in
+four ways, after a reference, and prints the times and their ratios, all
+measured in one run:
 
-0. the physical limit: the variants' cost LPs re-solved by HiGHS alone
+0. the reference, the physical limit: the variants' cost LPs re-solved by HiGHS alone
    (:mod:`model.bench.highs_alone`: ``highspy`` and nothing else), warm
    and cold;
-
 1. serially, building the model for every variant (sets, Pyomo model,
    standard form, hand-off: ``reuse=False``);
-2. serially, building once and re-solving (:mod:`model.batch.reuse`);
+2. serially, building once and re-solving (:mod:`model.batch.reuse`: the
+   model is built for the workbook itself, whose optimal basis starts each
+   chunk, so that no variant is built);
 3. on a local Dask cluster of ``--workers`` processes (re-solving), the
    cluster's start included;
 4. the same on a cluster already running (started, and its workers'
@@ -147,13 +149,15 @@ def main(argv: list[str] | None = None) -> None:
         cpu = "" if workers > 1 else f"  cpu {1000 * (time.process_time() - processor) / len(rows):6.1f} ms/run"
         results[label] = rows
         failed = [row for row in rows if not row.ok]
-        built = sum(row.rebuilt for row in rows if row.ok)  # a failed row never reached a model
+        # a failed row never reached a model; re-solving, each worker builds once for the workbook itself (the
+        # reference basis, model/batch/reuse.py), so its variants are all re-solves
+        built = sum(row.rebuilt for row in rows if row.ok)
         inside = 1000 * sum(row.seconds for row in rows) / len(rows)  # each run's own time, where it ran
         solver = 1000 * sum(row.solver_seconds for row in rows) / len(rows)
         print(
             f"  {label:<22} {timings[label]:8.2f} s  {len(rows) / timings[label]:7.2f} runs/s  "
             f"{1000 * timings[label] / len(rows):8.1f} ms/run{cpu}  (in the run {inside:.1f}, solver {solver:.1f})  "
-            f"built {built}x  failed {len(failed)}"
+            f"built for {built} variants  failed {len(failed)}"
         )
         for row in failed[:3]:
             print(f"    {row.name}: {row.message[:200]}")
