@@ -17,10 +17,11 @@ variants only, never on the workers) and runs each chunk with
   worker (``scatter``); each chunk is one task.
 
 Each worker keeps one built model (:mod:`model.batch.reuse`) and re-solves
-it for the variants that change only numbers; each chunk starts from the
-model's original numbers with no basis, so a chunk's results are the same
-on any worker and the batch's results do not depend on the number of
-workers.  A variant that fails (bad input, solver failure, a solution
+it for the variants that change only numbers; each chunk starts on a new
+HiGHS instance with its first variant's numbers and the reference basis
+(the workbook itself solved once by every worker, :mod:`model.batch.reuse`),
+so a chunk's results are the same on any worker and the batch's results do
+not depend on the number of workers.  A variant that fails (bad input, solver failure, a solution
 failing the product's checks) is reported in its own row with its message;
 the batch goes on.  A task that fails as a whole (a worker lost) fails its
 chunk's rows with the reason.
@@ -140,7 +141,7 @@ def chunk_size(total: int) -> int:
     """Variants per task: ``CHUNK_SIZE``, or fewer so that there are at least ``CHUNKS_AT_LEAST`` tasks.
 
     It depends on the number of variants only, never on the workers: a
-    chunk's results depend on its variants (its first one starts cold), so
+    chunk's results depend on its variants (its first one starts afresh), so
     the batch's results do not depend on how many workers there are.
     """
     return max(1, min(CHUNK_SIZE, math.ceil(total / CHUNKS_AT_LEAST)))
