@@ -94,6 +94,18 @@ def usable(record: dict, key: tuple[str, ...]) -> bool:
     return all(record.get(k) is not None for k in key) and YEAR_COLUMN not in invalid
 
 
+def _key_and_year(r: dict, pick: itemgetter, key: tuple[str, ...]) -> tuple[tuple, object, bool]:
+    """A row's key cells, its year cell, and whether both can be used (a year that could be read, no blank key)."""
+    try:
+        cells = pick(r)
+        values, cell = cells[:-1], cells[-1]
+    except KeyError:  # a record without some column (not one the reader made)
+        values, cell = tuple([r.get(k) for k in key]), r.get(YEAR_COLUMN)
+    invalid = r.get("_invalid")
+    unusable = (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values))
+    return values, cell, not unusable
+
+
 def active_rows(records: list[dict], key: tuple[str, ...], year: int, first_year: int) -> list[dict]:
     """The rows that apply in ``year``: per key, the row with the latest year ≤ ``year`` (sheet order kept).
 
@@ -104,13 +116,8 @@ def active_rows(records: list[dict], key: tuple[str, ...], year: int, first_year
     chosen: set[int] = set()  # id() of the rows kept whatever their key
     pick = itemgetter(*key, YEAR_COLUMN)
     for r in records:
-        try:
-            cells = pick(r)
-            values, cell = cells[:-1], cells[-1]
-        except KeyError:  # a record without some column (not one the reader made)
-            values, cell = tuple([r.get(k) for k in key]), r.get(YEAR_COLUMN)
-        invalid = r.get("_invalid")
-        if (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values)):  # unusable
+        values, cell, usable = _key_and_year(r, pick, key)
+        if not usable:
             if cell is None or int(cell) <= year:
                 chosen.add(id(r))
             continue
@@ -131,13 +138,8 @@ def first_rows(records: list[dict], key: tuple[str, ...], first_year: int) -> di
     first: dict[tuple, dict] = {}
     pick = itemgetter(*key, YEAR_COLUMN)
     for r in records:
-        try:
-            cells = pick(r)
-            values, cell = cells[:-1], cells[-1]
-        except KeyError:  # a record without some column (not one the reader made)
-            values, cell = tuple([r.get(k) for k in key]), r.get(YEAR_COLUMN)
-        invalid = r.get("_invalid")
-        if (invalid and YEAR_COLUMN in invalid) or (None in values and any(v is None for v in values)):  # unusable
+        values, cell, usable = _key_and_year(r, pick, key)
+        if not usable:
             continue
         current = first.get(values)
         if current is None or (first_year if cell is None else int(cell)) < row_year(current, first_year):
