@@ -70,6 +70,28 @@ def test_the_reference_basis_is_optimal_for_the_workbook_and_is_where_a_chunk_st
     )
 
 
+def test_a_worker_that_held_another_structure_starts_a_chunk_from_the_reference_too():
+    """One-year base case: a worker that built the model with exposure caps (another structure) and then gets a
+    chunk of the workbook's structure builds it again; that variant must start from the reference as on a
+    fresh worker (where the held model is only re-numbered): the same simplex iterations, the same values."""
+    raw = first_year_only(read_workbook(BASE_CASE))
+    data = variant_data(raw, Variant("reference"))
+    capped = variant_data(raw, Variant("capped", exposure_cap=0.5))
+    dearer = variant_data(
+        raw, Variant("dearer", changes=(Change("facility_processes", "unit_cost", "scale", 1.1, None),))
+    )
+    fresh, worn = ModelCache(), ModelCache()
+    for cache in (fresh, worn):
+        cache.set_reference(data)
+    assert worn.prepare(capped, restart=True)[1] is True  # cap rows: another structure, built
+    assert fresh.prepare(dearer, restart=True)[1] is False  # re-numbered, from the reference
+    assert worn.prepare(dearer, restart=True)[1] is True  # built again
+    for cache in (fresh, worn):
+        cache.loaded.backend.run()
+    assert worn.loaded.backend.simplex_iterations() == fresh.loaded.backend.simplex_iterations()
+    assert (worn.loaded.backend.values() == fresh.loaded.backend.values()).all()
+
+
 def test_a_chunk_starts_the_same_way_after_a_structural_change_on_the_same_worker(tmp_path):
     """A worker that rebuilt the model for a quota (another structure) and back gives a later chunk exactly
     the results of a fresh worker: the reference is chosen by the variant's structure, not the worker's past."""
